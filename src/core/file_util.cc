@@ -61,13 +61,16 @@ void WriteFileAtomicallyVia(const fs::path& path,
 }
 
 std::vector<char> ReadFileBytes(const fs::path& path) {
-  std::ifstream stream(path, std::ios::binary);
+  if (fs::is_directory(path)) throw Error(path.string() + ": is a folder, expected a file");
+  std::ifstream stream(path, std::ios::binary | std::ios::ate);
   if (!stream) {
     throw Error(path.string() + (fs::exists(path) ? ": cannot be opened" : ": no such file"));
   }
-  std::vector<char> bytes((std::istreambuf_iterator<char>(stream)),
-                          std::istreambuf_iterator<char>());
-  if (stream.bad()) throw Error(path.string() + ": read failed");
+  const std::streamoff size = stream.tellg();
+  if (size < 0) throw Error(path.string() + ": cannot be read (not a regular file?)");
+  std::vector<char> bytes(static_cast<size_t>(size));
+  stream.seekg(0);
+  if (!stream.read(bytes.data(), size)) throw Error(path.string() + ": read failed");
   return bytes;
 }
 

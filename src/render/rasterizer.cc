@@ -1,1 +1,387 @@
-// placeholder
+// The fast rasterizer. Per call:
+//  1. snap every vertex to the subpixel grid (raster_rules.h);
+//  2. set up every triangle: mask, near plane, culling, integer edge functions, pixel bounds;
+//  3. bin the triangles into bands of kBandHeight rows, in increasing triangle id;
+//  4. per band (one thread each): scan each triangle's bounding box with incrementally updated
+//     edge functions and z-test covered pixels on inverse depth, then resolve depth, barycentrics,
+//     points and normals of the visible triangles, and clear what the last call left elsewhere.
+// Each pixel belongs to one band and sees its triangles in increasing id, so a strict z-test
+// keeps the lower id on ties and the result does not depend on the number of threads.
+#include "headtrack/rasterizer.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+
+#include "headtrack/error.h"
+#include "render/raster_rules.h"
+
+namespace headtrack {
+
+using internal::kSubpixelScale;
+
+namespace {
+
+constexpr int kBandHeight = 16;
+
+struct ScreenVertex {
+  std::int64_t x, y;  // projection on the subpixel grid
+  double inv_z;       // 1 / depth
+  bool valid;         // false: nearer than z_near, not finite, or projected out of range
+};
+
+// Edge i (opposite vertex i) at subpixel point p: F_i(p) = a_i p.x + b_i p.y + c_i, oriented to be
+// positive inside; a pixel center p is covered when F_i(p) >= min_i for all i, where min_i is 0
+// on top and left edges and 1 on the others (the top-left rule).
+struct TriangleSetup {
+  std::int64_t edge_at_origin[3];  // F_i - min_i at the center of pixel (x0, y0)
+  std::int64_t step_x[3];          // change of F_i from one pixel to the next in x: a_i * scale
+  std::int64_t step_y[3];          // same in y: b_i * scale
+  double inv_z[3];                 // 1 / z of each vertex
+  double area;                     // F_0 + F_1 + F_2, in subpixel units squared
+  internal::InverseDepthPlane plane;  // the z-buffer key
+  Eigen::Vector3f face_normal;     // unit, camera frame (only for flat normals)
+  int x0, x1, y0, y1;              // inclusive pixel bounds of the triangle, clipped to the image
+  std::int8_t edge_min[3];         // min_i
+
+  // Unbiased edge functions F_i at pixel (x, y).
+  void EdgesAt(int x, int y, std::int64_t w[3]) const {
+    for (int i = 0; i < 3; ++i) {
+      w[i] = edge_at_origin[i] + (x - x0) * step_x[i] + (y - y0) * step_y[i] + edge_min[i];
+    }
+  }
+};
+
+enum class TriangleState { kDrawn, kEmpty, kCulled };
+
+// Pixel index of the first pixel center at or after subpixel coordinate c, and at or before it.
+std::int64_t PixelCeil(std::int64_t c) { return -((-c) >> internal::kSubpixelBits); }
+std::int64_t PixelFloor(std::int64_t c) { return c >> internal::kSubpixelBits; }
+
+template <typename T>
+bool HasSize(const Image<T>& image, int width, int height, int channels) {
+  return image.width == width && image.height == height && image.channels == channels;
+}
+
+// Sets up triangle v[0], v[1], v[2]; returns kDrawn or why it is not drawn.
+TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int width, int height,
+                            TriangleSetup* setup) {
+  // Twice the signed area in the image (y down): negative for front faces.
+  const std::int64_t area =
+      (v[1]->x - v[0]->x) * (v[2]->y - v[0]->y) - (v[1]->y - v[0]->y) * (v[2]->x - v[0]->x);
+  if (area == 0) return TriangleState::kEmpty;
+  if (area > 0 && cull_back_faces) return TriangleState::kCulled;
+  const std::int64_t sign = area > 0 ? 1 : -1;
+
+  const std::int64_t min_x = std::min({v[0]->x, v[1]->x, v[2]->x});
+  const std::int64_t max_x = std::max({v[0]->x, v[1]->x, v[2]->x});
+  const std::int64_t min_y = std::min({v[0]->y, v[1]->y, v[2]->y});
+  const std::int64_t max_y = std::max({v[0]->y, v[1]->y, v[2]->y});
+  const std::int64_t x0 = std::max<std::int64_t>(PixelCeil(min_x), 0);
+  const std::int64_t x1 = std::min<std::int64_t>(PixelFloor(max_x), width - 1);
+  const std::int64_t y0 = std::max<std::int64_t>(PixelCeil(min_y), 0);
+  const std::int64_t y1 = std::min<std::int64_t>(PixelFloor(max_y), height - 1);
+  if (x0 > x1 || y0 > y1) return TriangleState::kEmpty;
+
+  for (int i = 0; i < 3; ++i) {
+    const ScreenVertex& from = *v[(i + 1) % 3];
+    const ScreenVertex& to = *v[(i + 2) % 3];
+    const std::int64_t a = -sign * (to.y - from.y);
+    const std::int64_t b = sign * (to.x - from.x);
+    const bool top_left = b > 0 || (b == 0 && a > 0);
+    setup->edge_min[i] = top_left ? 0 : 1;
+    setup->edge_at_origin[i] =
+        a * (x0 * kSubpixelScale - from.x) + b * (y0 * kSubpixelScale - from.y) - setup->edge_min[i];
+    setup->step_x[i] = a * kSubpixelScale;
+    setup->step_y[i] = b * kSubpixelScale;
+    setup->inv_z[i] = v[i]->inv_z;
+  }
+  setup->area = static_cast<double>(sign * area);
+  const std::int64_t xs[3] = {v[0]->x, v[1]->x, v[2]->x};
+  const std::int64_t ys[3] = {v[0]->y, v[1]->y, v[2]->y};
+  setup->plane = internal::InverseDepthPlane::Make(xs, ys, setup->inv_z);
+  setup->x0 = static_cast<int>(x0);
+  setup->x1 = static_cast<int>(x1);
+  setup->y0 = static_cast<int>(y0);
+  setup->y1 = static_cast<int>(y1);
+  return TriangleState::kDrawn;
+}
+
+// Z-tests triangle `id` (set up as t) in rows [y_begin, y_end]. out->depth holds inverse depth.
+// Branch-free over the bounding box: the key is computed everywhere and kept only inside.
+void ZTestTriangle(const TriangleSetup& t, int id, int y_begin, int y_end, Rasterization* out) {
+  for (int y = y_begin; y <= y_end; ++y) {
+    std::int64_t e[3];
+    for (int i = 0; i < 3; ++i) e[i] = t.edge_at_origin[i] + (y - t.y0) * t.step_y[i];
+    float* inverse_depth = &out->depth.at(0, y);
+    std::int32_t* ids = &out->triangle_id.at(0, y);
+    const double row_base = t.plane.RowBase(y);
+    for (int x = t.x0; x <= t.x1; ++x) {
+      // All ones inside (every e_i >= 0), else zero, which turns the key into 0 (the farthest).
+      const auto inside = static_cast<std::uint32_t>(~((e[0] | e[1] | e[2]) >> 63));
+      const float key =
+          std::bit_cast<float>(std::bit_cast<std::uint32_t>(t.plane.Key(row_base, x)) & inside);
+      // Strict: the lower id wins a tie.
+      const std::int32_t take = -static_cast<std::int32_t>(key > inverse_depth[x]);
+      inverse_depth[x] = std::max(inverse_depth[x], key);
+      ids[x] ^= (ids[x] ^ id) & take;
+      e[0] += t.step_x[0];
+      e[1] += t.step_x[1];
+      e[2] += t.step_x[2];
+    }
+  }
+}
+
+// One output row: pointers to the pixels of row y (3 floats per pixel in the vector images;
+// points and normals null when not computed).
+struct RowOutput {
+  float* depth;
+  float* barycentrics;
+  float* points;
+  float* normals;
+
+  void Clear(int x) const {
+    depth[x] = 0.0f;
+    std::fill_n(barycentrics + 3 * x, 3, 0.0f);
+    if (points != nullptr) {
+      std::fill_n(points + 3 * x, 3, 0.0f);
+      std::fill_n(normals + 3 * x, 3, 0.0f);
+    }
+  }
+};
+
+// Depth, barycentrics and (if row.points) point and normal of pixel (x, y), covered by
+// triangle id set up as t. Free of data-dependent branches, so that neighbouring pixels overlap.
+void ResolvePixel(const TriangleSetup& t, int id, int x, int y, const Points3f& vertices_in_cam,
+                  const Triangles& faces, const Points3f* vertex_normals_in_cam,
+                  const RowOutput& row) {
+  std::int64_t w[3];
+  t.EdgesAt(x, y, w);
+  const internal::PixelSample sample = internal::SamplePixel(w, t.inv_z, t.area);
+  row.depth[x] = sample.depth;
+  const Eigen::Vector3f& b = sample.barycentrics;
+  Eigen::Map<Eigen::Vector3f>(row.barycentrics + 3 * x) = b;
+  if (row.points == nullptr) return;
+
+  const int v0 = faces(id, 0), v1 = faces(id, 1), v2 = faces(id, 2);
+  Eigen::Map<Eigen::RowVector3f>(row.points + 3 * x) =
+      b[0] * vertices_in_cam.row(v0) + b[1] * vertices_in_cam.row(v1) +
+      b[2] * vertices_in_cam.row(v2);
+  Eigen::Map<Eigen::RowVector3f> normal(row.normals + 3 * x);
+  if (vertex_normals_in_cam == nullptr) {
+    normal = t.face_normal.transpose();
+  } else {
+    const Points3f& n = *vertex_normals_in_cam;
+    normal = b[0] * n.row(v0) + b[1] * n.row(v1) + b[2] * n.row(v2);
+    const float norm = normal.norm();
+    if (norm > 0.0f) normal /= norm;
+  }
+}
+
+}  // namespace
+
+struct Rasterizer::Scratch {
+  std::vector<ScreenVertex> vertices;  // V
+  std::vector<TriangleSetup> setups;   // F
+  std::vector<std::int16_t> first_band, last_band;  // F; first > last when not drawn
+  std::vector<int> band_begin;      // bands + 1 offsets into band_triangles
+  std::vector<int> band_triangles;  // triangle ids per band, increasing
+  std::vector<int> band_cursor;     // bands: next write position while binning
+};
+
+void RasterizerOptions::Check() const {
+  HT_CHECK(std::isfinite(z_near) && z_near > 0, "RasterizerOptions::z_near must be positive, got "
+                                                    << z_near);
+  HT_CHECK(num_threads >= 0, "RasterizerOptions::num_threads must be >= 0, got " << num_threads);
+}
+
+Rasterizer::Rasterizer(RasterizerOptions options)
+    : options_(std::move(options)), scratch_(std::make_unique<Scratch>()) {
+  options_.Check();
+}
+
+Rasterizer::~Rasterizer() = default;
+Rasterizer::Rasterizer(Rasterizer&&) noexcept = default;
+Rasterizer& Rasterizer::operator=(Rasterizer&&) noexcept = default;
+
+void Rasterizer::Rasterize(const PinholeCamera& camera, const Points3f& vertices_in_cam,
+                           const Triangles& faces, Rasterization* out) {
+  Run(camera, vertices_in_cam, faces, nullptr, out);
+}
+
+void Rasterizer::Rasterize(const PinholeCamera& camera, const Points3f& vertices_in_cam,
+                           const Triangles& faces, const Points3f& vertex_normals_in_cam,
+                           Rasterization* out) {
+  HT_CHECK(vertex_normals_in_cam.rows() == vertices_in_cam.rows(),
+           vertex_normals_in_cam.rows() << " normals for " << vertices_in_cam.rows()
+                                        << " vertices");
+  Run(camera, vertices_in_cam, faces, &vertex_normals_in_cam, out);
+}
+
+void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_cam,
+                     const Triangles& faces, const Points3f* vertex_normals_in_cam,
+                     Rasterization* out) {
+  camera.Check();
+  HT_CHECK(out != nullptr);
+  const int num_vertices = static_cast<int>(vertices_in_cam.rows());
+  const int num_faces = static_cast<int>(faces.rows());
+  HT_CHECK(num_faces == 0 || (faces.minCoeff() >= 0 && faces.maxCoeff() < num_vertices),
+           "face indices out of range for " << num_vertices << " vertices");
+  const std::vector<std::uint8_t>& mask = options_.triangle_mask;
+  HT_CHECK(mask.empty() || static_cast<int>(mask.size()) == num_faces,
+           "triangle_mask has " << mask.size() << " entries for " << num_faces << " faces");
+
+  const int width = camera.width;
+  const int height = camera.height;
+  // Fresh buffers hold the empty values; reused ones are cleared below where the last call
+  // wrote.
+  const int point_channels = options_.compute_points_and_normals ? 3 : 0;
+  const auto has_size = [&](const Image<float>& image, int channels) {
+    return channels == 0 ? image.empty() : HasSize(image, width, height, channels);
+  };
+  if (!HasSize(out->depth, width, height, 1) || !HasSize(out->triangle_id, width, height, 1) ||
+      !has_size(out->barycentrics, 3) || !has_size(out->points, point_channels) ||
+      !has_size(out->normals, point_channels)) {
+    out->depth = DepthImage(width, height);
+    out->triangle_id = Image<std::int32_t>(width, height, 1, -1);
+    out->barycentrics = Image<float>(width, height, 3);
+    out->points = point_channels > 0 ? Image<float>(width, height, 3) : Image<float>();
+    out->normals = out->points;
+    out->written_begin_.assign(height, 0);
+    out->written_end_.assign(height, 0);
+  } else if (static_cast<int>(out->written_begin_.size()) != height) {
+    out->written_begin_.assign(height, 0);  // written by someone else: maybe everywhere
+    out->written_end_.assign(height, width);
+  }
+
+  Scratch& s = *scratch_;
+  s.vertices.resize(num_vertices);
+  s.setups.resize(num_faces);
+  s.first_band.resize(num_faces);
+  s.last_band.resize(num_faces);
+  const int num_bands = (height + kBandHeight - 1) / kBandHeight;
+  s.band_begin.assign(num_bands + 1, 0);
+
+  const bool flat_normals = point_channels > 0 && vertex_normals_in_cam == nullptr;
+  const int num_threads = options_.num_threads > 0 ? options_.num_threads : omp_get_max_threads();
+  int num_culled = 0;
+  int num_skipped = 0;
+  int num_covered = 0;
+
+#pragma omp parallel num_threads(num_threads)
+  {
+#pragma omp for schedule(static)
+    for (int v = 0; v < num_vertices; ++v) {
+      ScreenVertex& screen = s.vertices[v];
+      const Eigen::Vector3f point = vertices_in_cam.row(v).transpose();
+      screen.valid = internal::SnapVertex(camera, options_.z_near, point, &screen.x, &screen.y);
+      screen.inv_z = 1.0 / static_cast<double>(point.z());
+    }
+
+#pragma omp for schedule(static) reduction(+ : num_culled, num_skipped)
+    for (int f = 0; f < num_faces; ++f) {
+      s.first_band[f] = 1;
+      s.last_band[f] = 0;
+      if (!mask.empty() && mask[f] == 0) continue;
+      const ScreenVertex* v[3] = {&s.vertices[faces(f, 0)], &s.vertices[faces(f, 1)],
+                                  &s.vertices[faces(f, 2)]};
+      if (!v[0]->valid || !v[1]->valid || !v[2]->valid) {
+        ++num_skipped;
+        continue;
+      }
+      TriangleSetup& setup = s.setups[f];
+      const TriangleState state =
+          SetUpTriangle(v, options_.cull_back_faces, width, height, &setup);
+      num_culled += state == TriangleState::kCulled;
+      if (state != TriangleState::kDrawn) continue;
+      s.first_band[f] = static_cast<std::int16_t>(setup.y0 / kBandHeight);
+      s.last_band[f] = static_cast<std::int16_t>(setup.y1 / kBandHeight);
+      if (flat_normals) {
+        const Eigen::RowVector3f v0 = vertices_in_cam.row(faces(f, 0));
+        const Eigen::RowVector3f normal =
+            (vertices_in_cam.row(faces(f, 1)) - v0).cross(vertices_in_cam.row(faces(f, 2)) - v0);
+        const float norm = normal.norm();
+        setup.face_normal = norm > 0.0f ? Eigen::Vector3f(normal.transpose() / norm)
+                                        : Eigen::Vector3f::Zero();
+      }
+    }
+
+#pragma omp single
+    {
+      // Counting sort of the drawn triangles into bands, keeping increasing ids in each band.
+      for (int f = 0; f < num_faces; ++f) {
+        for (int band = s.first_band[f]; band <= s.last_band[f]; ++band) ++s.band_begin[band + 1];
+      }
+      for (int band = 0; band < num_bands; ++band) s.band_begin[band + 1] += s.band_begin[band];
+      s.band_triangles.resize(s.band_begin[num_bands]);
+      s.band_cursor.assign(s.band_begin.begin(), s.band_begin.end() - 1);
+      for (int f = 0; f < num_faces; ++f) {
+        for (int band = s.first_band[f]; band <= s.last_band[f]; ++band) {
+          s.band_triangles[s.band_cursor[band]++] = f;
+        }
+      }
+    }
+
+#pragma omp for schedule(dynamic, 1) reduction(+ : num_covered)
+    for (int band = 0; band < num_bands; ++band) {
+      const int band_y0 = band * kBandHeight;
+      const int band_y1 = std::min(band_y0 + kBandHeight, height) - 1;
+      const int* triangles_begin = s.band_triangles.data() + s.band_begin[band];
+      const int* triangles_end = s.band_triangles.data() + s.band_begin[band + 1];
+
+      // The columns this call may cover in the band: the union of its triangles' bounds.
+      int span_begin = width;
+      int span_end = 0;
+      for (const int* f = triangles_begin; f != triangles_end; ++f) {
+        span_begin = std::min(span_begin, s.setups[*f].x0);
+        span_end = std::max(span_end, s.setups[*f].x1 + 1);
+      }
+      if (span_begin >= span_end) span_begin = span_end = 0;
+      for (int y = band_y0; y <= band_y1; ++y) {
+        std::fill_n(&out->depth.at(span_begin, y), span_end - span_begin, 0.0f);
+        std::fill_n(&out->triangle_id.at(span_begin, y), span_end - span_begin, -1);
+      }
+
+      // Z-buffer pass on inverse depth: larger is nearer, and 0 (the empty depth) is farthest.
+      for (const int* f = triangles_begin; f != triangles_end; ++f) {
+        const TriangleSetup& t = s.setups[*f];
+        ZTestTriangle(t, *f, std::max(t.y0, band_y0), std::min(t.y1, band_y1), out);
+      }
+
+      // Resolve those columns, then clear what the last call left outside them.
+      for (int y = band_y0; y <= band_y1; ++y) {
+        const RowOutput row = {
+            &out->depth.at(0, y), &out->barycentrics.at(0, y),
+            point_channels > 0 ? &out->points.at(0, y) : nullptr,
+            point_channels > 0 ? &out->normals.at(0, y) : nullptr};
+        std::int32_t* ids = &out->triangle_id.at(0, y);
+        for (int x = span_begin; x < span_end; ++x) {
+          if (ids[x] < 0) {
+            row.Clear(x);
+          } else {
+            ++num_covered;
+            ResolvePixel(s.setups[ids[x]], ids[x], x, y, vertices_in_cam, faces,
+                         vertex_normals_in_cam, row);
+          }
+        }
+        for (int x = out->written_begin_[y]; x < out->written_end_[y]; ++x) {
+          if (x >= span_begin && x < span_end) continue;
+          ids[x] = -1;
+          row.Clear(x);
+        }
+        out->written_begin_[y] = span_begin;
+        out->written_end_[y] = span_end;
+      }
+    }
+  }
+
+  out->num_covered_pixels = num_covered;
+  out->num_culled_triangles = num_culled;
+  out->num_skipped_triangles = num_skipped;
+}
+
+}  // namespace headtrack

@@ -1,0 +1,18 @@
+// The subcommands of the headtrack binary. Each Add* function registers its subcommand(s) on the
+// app; the callbacks parse nothing themselves, call the library, and let exceptions reach main.
+#pragma once
+
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+
+namespace headtrack::cli {
+
+void AddModelCommands(CLI::App& app);
+void AddRenderCommand(CLI::App& app);
+void AddSynthCommand(CLI::App& app);
+
+// Refuses to replace an existing file unless the user asked for it (--overwrite).
+void CheckOutputPath(const std::filesystem::path& path, bool overwrite);
+
+}  // namespace headtrack::cli

@@ -1,0 +1,79 @@
+// Helpers for the reader and writer tests: a scratch folder per test, and a check that an error
+// names its file and says what is wrong.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "headtrack/error.h"
+
+namespace headtrack::test_support {
+
+namespace fs = std::filesystem;
+
+// A fresh, empty folder for each test, removed afterwards.
+class ScratchFolderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    folder_ = fs::temp_directory_path() /
+              (std::string("headtrack_") + info->test_suite_name() + "_" + info->name());
+    fs::remove_all(folder_);
+    fs::create_directories(folder_);
+  }
+  void TearDown() override { fs::remove_all(folder_); }
+
+  fs::path Path(const std::string& name) const { return folder_ / name; }
+
+  // Writes `bytes` (text or binary) to a file in the folder and returns its path.
+  fs::path WriteFile(const std::string& name, std::string_view bytes) const {
+    const fs::path path = Path(name);
+    std::ofstream(path, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return path;
+  }
+
+  int FileCount() const {
+    return static_cast<int>(
+        std::distance(fs::directory_iterator(folder_), fs::directory_iterator()));
+  }
+
+  fs::path folder_;
+};
+
+// Expects `run` to throw an Error whose message contains the path and each fragment; an
+// InputError unless `input_error` is false (missing files and unwritable folders are plain Errors).
+inline void ExpectError(const std::function<void()>& run, const fs::path& path,
+                        std::initializer_list<std::string_view> fragments,
+                        bool input_error = true) {
+  try {
+    run();
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    if (input_error) {
+      EXPECT_NE(dynamic_cast<const InputError*>(&error), nullptr)
+          << "not an InputError: " << message;
+    }
+    EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+    for (const std::string_view fragment : fragments) {
+      EXPECT_NE(message.find(fragment), std::string::npos)
+          << "'" << fragment << "' not in: " << message;
+    }
+    return;
+  }
+  ADD_FAILURE() << "expected an error for " << path;
+}
+
+// Equal shapes and equal entries (Eigen's == requires equal shapes).
+template <typename Matrix>
+bool SameMatrix(const Matrix& a, const Matrix& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() && a == b;
+}
+
+}  // namespace headtrack::test_support
