@@ -19,7 +19,7 @@ namespace {
 constexpr int kFaceAndHeadNeckVertices = 11248;  // regions face and head_neck come first
 
 // The default model's neutral face and head_neck in its head frame (metres, +y up, +z out of
-// the face). TODO: use HeadModel once the model loader is in; this reads the .npz directly.
+// the face), read directly from the .npz (arrays v_template and faces).
 TriangleMesh LoadDefaultHeadMesh() {
   const NpzFile npz =
       NpzFile::Read(std::filesystem::path(HEADTRACK_DATA_DIR) / "models/ict_facekit_light.npz");
@@ -34,7 +34,8 @@ TriangleMesh LoadDefaultHeadMesh() {
       kept.insert(kept.end(), faces.begin() + f, faces.begin() + f + 3);
     }
   }
-  mesh.faces = Eigen::Map<const Triangles>(kept.data(), static_cast<Eigen::Index>(kept.size() / 3), 3);
+  mesh.faces =
+      Eigen::Map<const Triangles>(kept.data(), static_cast<Eigen::Index>(kept.size() / 3), 3);
   return mesh;
 }
 

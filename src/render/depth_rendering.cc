@@ -1,5 +1,6 @@
 #include "render/depth_rendering.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -40,17 +41,22 @@ DepthImage16 QuantizeDepth(const DepthImage& depth_in_metres, double depth_scale
   return result;
 }
 
-ColorImage ShadedPreview(const Rasterization& rasterization) {
+ColorImage ShadeFromCamera(const Rasterization& rasterization, const Eigen::Vector3f& albedo,
+                           float ambient) {
   HT_CHECK(!rasterization.normals.empty() && !rasterization.points.empty(),
            "the rasterization has no normals: enable compute_points_and_normals");
+  HT_CHECK(ambient >= 0.0f && ambient <= 1.0f, "ambient " << ambient);
   ColorImage image(rasterization.width(), rasterization.height(), 3, 0);
   for (int y = 0; y < image.height; ++y) {
     for (int x = 0; x < image.width; ++x) {
       if (!rasterization.covered(x, y)) continue;
       const Eigen::Vector3f ray = rasterization.point_at(x, y).normalized();
-      const float shade = std::abs(ray.dot(rasterization.normal_at(x, y)));
-      const auto value = static_cast<std::uint8_t>(std::lround(40.0f + 215.0f * shade));
-      for (int c = 0; c < 3; ++c) image.at(x, y, c) = value;
+      const float cosine = std::abs(ray.dot(rasterization.normal_at(x, y)));
+      const float shade = ambient + (1.0f - ambient) * cosine;
+      for (int c = 0; c < 3; ++c) {
+        const float value = std::clamp(albedo(c) * shade, 0.0f, 255.0f);
+        image.at(x, y, c) = static_cast<std::uint8_t>(std::lround(value));
+      }
     }
   }
   return image;

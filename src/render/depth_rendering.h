@@ -19,9 +19,16 @@ DepthImage16 QuantizeDepth(const DepthImage& depth_in_metres, double depth_scale
 
 struct Rasterization;
 
-// An 8-bit RGB picture of a rasterization for people: surfaces shaded by a light at the camera
-// (|cos| of the angle between the view ray and the normal), background black. Needs the
-// rasterization's normals and points (RasterizerOptions::compute_points_and_normals).
-ColorImage ShadedPreview(const Rasterization& rasterization);
+// An 8-bit RGB picture of a rasterization: surfaces of one albedo (RGB, 0-255) lit by a light at
+// the camera, albedo * (ambient + (1 - ambient) * |cos|) with the angle between the view ray and
+// the normal; background black. Needs the rasterization's normals and points
+// (RasterizerOptions::compute_points_and_normals).
+ColorImage ShadeFromCamera(const Rasterization& rasterization, const Eigen::Vector3f& albedo,
+                           float ambient);
+
+// ShadeFromCamera in light gray, for people to look at.
+inline ColorImage ShadedPreview(const Rasterization& rasterization) {
+  return ShadeFromCamera(rasterization, Eigen::Vector3f(255, 255, 255), 40.0f / 255.0f);
+}
 
 }  // namespace headtrack

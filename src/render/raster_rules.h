@@ -30,8 +30,9 @@ inline std::int64_t RoundToInt64(double v) {
 }
 
 // Projects point_in_cam (metres, camera frame) and rounds the pixel (u, v) to the subpixel grid:
-// (*x, *y) = RoundToInt64((u, v) * kSubpixelScale). Returns false, and leaves x and y alone, when the
-// point is nearer than z_near (> 0), not finite, or projects beyond kMaxProjectedPixels.
+// (*x, *y) = RoundToInt64((u, v) * kSubpixelScale). Returns false, and leaves x and y alone,
+// when the point is nearer than z_near (> 0), not finite, or projects beyond
+// kMaxProjectedPixels.
 inline bool SnapVertex(const PinholeCamera& camera, double z_near,
                        const Eigen::Vector3f& point_in_cam, std::int64_t* x, std::int64_t* y) {
   if (!(point_in_cam.z() >= z_near)) return false;  // also rejects NaN
@@ -100,8 +101,7 @@ inline PixelSample SamplePixel(const std::int64_t w[3], const double inv_z[3], d
                        static_cast<double>(w[2]) * inv_z[2]};
   const double inv_q_sum = 1.0 / (q[0] + q[1] + q[2]);
   return {static_cast<float>(area * inv_q_sum),
-          Eigen::Vector3f(static_cast<float>(q[0] * inv_q_sum), static_cast<float>(q[1] * inv_q_sum),
-                          static_cast<float>(q[2] * inv_q_sum))};
+          Eigen::Vector3d(q[0] * inv_q_sum, q[1] * inv_q_sum, q[2] * inv_q_sum).cast<float>()};
 }
 
 }  // namespace headtrack::internal

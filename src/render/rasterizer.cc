@@ -94,8 +94,8 @@ TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int 
     const std::int64_t b = sign * (to.x - from.x);
     const bool top_left = b > 0 || (b == 0 && a > 0);
     setup->edge_min[i] = top_left ? 0 : 1;
-    setup->edge_at_origin[i] =
-        a * (x0 * kSubpixelScale - from.x) + b * (y0 * kSubpixelScale - from.y) - setup->edge_min[i];
+    setup->edge_at_origin[i] = a * (x0 * kSubpixelScale - from.x) +
+                               b * (y0 * kSubpixelScale - from.y) - setup->edge_min[i];
     setup->step_x[i] = a * kSubpixelScale;
     setup->step_y[i] = b * kSubpixelScale;
     setup->inv_z[i] = v[i]->inv_z;
@@ -167,19 +167,21 @@ void ResolvePixel(const TriangleSetup& t, int id, int x, int y, const Points3f& 
   Eigen::Map<Eigen::Vector3f>(row.barycentrics + 3 * x) = b;
   if (row.points == nullptr) return;
 
-  const int v0 = faces(id, 0), v1 = faces(id, 1), v2 = faces(id, 2);
-  Eigen::Map<Eigen::RowVector3f>(row.points + 3 * x) =
-      b[0] * vertices_in_cam.row(v0) + b[1] * vertices_in_cam.row(v1) +
-      b[2] * vertices_in_cam.row(v2);
-  Eigen::Map<Eigen::RowVector3f> normal(row.normals + 3 * x);
-  if (vertex_normals_in_cam == nullptr) {
-    normal = t.face_normal.transpose();
-  } else {
-    const Points3f& n = *vertex_normals_in_cam;
-    normal = b[0] * n.row(v0) + b[1] * n.row(v1) + b[2] * n.row(v2);
+  // Computed into locals before storing, so that the compiler need not guard against aliasing.
+  const int corner[3] = {faces(id, 0), faces(id, 1), faces(id, 2)};
+  const auto interpolate = [&](const Points3f& values) -> Eigen::Vector3f {
+    return b[0] * values.row(corner[0]).transpose() + b[1] * values.row(corner[1]).transpose() +
+           b[2] * values.row(corner[2]).transpose();
+  };
+  const Eigen::Vector3f point = interpolate(vertices_in_cam);
+  Eigen::Vector3f normal = t.face_normal;
+  if (vertex_normals_in_cam != nullptr) {
+    normal = interpolate(*vertex_normals_in_cam);
     const float norm = normal.norm();
-    if (norm > 0.0f) normal /= norm;
+    normal = norm > 0.0f ? Eigen::Vector3f(normal / norm) : Eigen::Vector3f::Zero();
   }
+  Eigen::Map<Eigen::Vector3f>(row.points + 3 * x) = point;
+  Eigen::Map<Eigen::Vector3f>(row.normals + 3 * x) = normal;
 }
 
 }  // namespace

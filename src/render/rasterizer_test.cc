@@ -58,8 +58,12 @@ void AddFrontQuad(const PinholeCamera& camera, double u0, double v0, double u1, 
 // degenerate, or crossing the near plane (z_near = 0.01).
 Mesh RandomMesh(const PinholeCamera& camera, int num_triangles, std::uint32_t seed) {
   std::mt19937 rng(seed);
-  auto uniform = [&](double lo, double hi) { return std::uniform_real_distribution<>(lo, hi)(rng); };
-  auto half_steps = [&](int lo, int hi) { return std::uniform_int_distribution<>(lo, hi)(rng) * 0.5; };
+  auto uniform = [&](double lo, double hi) {
+    return std::uniform_real_distribution<>(lo, hi)(rng);
+  };
+  auto half_steps = [&](int lo, int hi) {
+    return std::uniform_int_distribution<>(lo, hi)(rng) * 0.5;
+  };
   Mesh mesh;
   for (int t = 0; t < num_triangles; ++t) {
     const int kind = t % 10;
@@ -122,12 +126,14 @@ void ExpectSameRasterization(const Rasterization& fast, const Rasterization& ref
   int failures = 0;
   for (int y = 0; y < fast.height() && failures < 10; ++y) {
     for (int x = 0; x < fast.width() && failures < 10; ++x) {
+      const auto distance = [&](auto at) {
+        return ((fast.*at)(x, y) - (reference.*at)(x, y)).norm();
+      };
       const bool same = fast.triangle_id.at(x, y) == reference.triangle_id.at(x, y) &&
                         std::abs(fast.depth.at(x, y) - reference.depth.at(x, y)) <= 1e-6f &&
-                        (fast.barycentrics_at(x, y) - reference.barycentrics_at(x, y)).norm() <= 1e-6f &&
-                        (!with_points ||
-                         ((fast.point_at(x, y) - reference.point_at(x, y)).norm() <= 1e-6f &&
-                          (fast.normal_at(x, y) - reference.normal_at(x, y)).norm() <= 1e-5f));
+                        distance(&Rasterization::barycentrics_at) <= 1e-6f &&
+                        (!with_points || (distance(&Rasterization::point_at) <= 1e-6f &&
+                                          distance(&Rasterization::normal_at) <= 1e-5f));
       if (!same) {
         ++failures;
         ADD_FAILURE() << "pixel (" << x << ", " << y << "): triangle " << fast.triangle_id.at(x, y)
@@ -300,7 +306,9 @@ TEST(Rasterizer, BarycentricsReproduceThePixelRay) {
   const PinholeCamera camera = PinholeCamera::AzureKinectNfovUnbinned();
   // A tilted plane z = 0.5 + 0.4 x - 0.3 y covering the whole image, and random triangles over it.
   Mesh mesh;
-  auto on_plane = [](float x, float y) { return Eigen::RowVector3f(x, y, 0.5f + 0.4f * x - 0.3f * y); };
+  auto on_plane = [](float x, float y) {
+    return Eigen::RowVector3f(x, y, 0.5f + 0.4f * x - 0.3f * y);
+  };
   const int a = mesh.AddVertex(on_plane(-0.6f, -0.6f));
   const int b = mesh.AddVertex(on_plane(0.6f, -0.6f));
   const int c = mesh.AddVertex(on_plane(0.6f, 0.6f));
@@ -309,13 +317,14 @@ TEST(Rasterizer, BarycentricsReproduceThePixelRay) {
   mesh.AddFace(a, d, c);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  auto random_point = [&] { return Eigen::RowVector3f(uniform(rng), uniform(rng), uniform(rng)); };
   for (int t = 0; t < 300; ++t) {
-    const Eigen::RowVector3f center(0.2f * uniform(rng), 0.2f * uniform(rng), 0.45f + 0.05f * uniform(rng));
-    const int ids[3] = {
-        mesh.AddVertex(center + 0.02f * Eigen::RowVector3f(uniform(rng), uniform(rng), uniform(rng))),
-        mesh.AddVertex(center + 0.02f * Eigen::RowVector3f(uniform(rng), uniform(rng), uniform(rng))),
-        mesh.AddVertex(center + 0.02f * Eigen::RowVector3f(uniform(rng), uniform(rng), uniform(rng)))};
-    mesh.AddFace(ids[0], ids[1], ids[2]);
+    const Eigen::RowVector3f spread(0.2f, 0.2f, 0.05f);
+    const Eigen::RowVector3f center =
+        Eigen::RowVector3f(0, 0, 0.45f) + random_point().cwiseProduct(spread);
+    const int a = mesh.AddVertex(center + 0.02f * random_point());
+    const int b = mesh.AddVertex(center + 0.02f * random_point());
+    mesh.AddFace(a, b, mesh.AddVertex(center + 0.02f * random_point()));
   }
   RasterizerOptions options;
   options.cull_back_faces = false;
@@ -331,9 +340,10 @@ TEST(Rasterizer, BarycentricsReproduceThePixelRay) {
       max_ray_error = std::max(max_ray_error, (on_ray - out.point_at(x, y).cast<double>()).norm());
       const Eigen::Vector3f bary = out.barycentrics_at(x, y);
       ASSERT_TRUE((bary.array() >= 0.0f).all() && (bary.array() <= 1.0f).all()) << bary;
+      const int id = out.triangle_id.at(x, y);
       Eigen::Vector3f interpolated = Eigen::Vector3f::Zero();
       for (int i = 0; i < 3; ++i) {
-        interpolated += bary[i] * mesh.vertices.row(mesh.faces(out.triangle_id.at(x, y), i)).transpose();
+        interpolated += bary[i] * mesh.vertices.row(mesh.faces(id, i)).transpose();
       }
       max_interpolation_error = std::max<double>(max_interpolation_error,
                                                  (interpolated - out.point_at(x, y)).norm());

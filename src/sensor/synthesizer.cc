@@ -56,22 +56,9 @@ SimilarityTransform CamFromHead(const HeadPose& pose, const Subject& subject, do
   return cam_from_head;
 }
 
-// A plain skin albedo lit from the camera (Lambert, |cos| of the view ray and the normal, plus
-// ambient light); black background.
+// A plain skin albedo lit from the camera (plus ambient light); black background.
 ColorImage ShadedAlbedo(const Rasterization& rasterization) {
-  constexpr float kAlbedo[3] = {225.0f, 180.0f, 155.0f};
-  ColorImage image(rasterization.width(), rasterization.height(), 3, 0);
-  for (int y = 0; y < image.height; ++y) {
-    for (int x = 0; x < image.width; ++x) {
-      if (!rasterization.covered(x, y)) continue;
-      const Eigen::Vector3f ray = rasterization.point_at(x, y).normalized();
-      const float shade = 0.25f + 0.75f * std::abs(ray.dot(rasterization.normal_at(x, y)));
-      for (int c = 0; c < 3; ++c) {
-        image.at(x, y, c) = static_cast<std::uint8_t>(std::lround(kAlbedo[c] * shade));
-      }
-    }
-  }
-  return image;
+  return ShadeFromCamera(rasterization, Eigen::Vector3f(225.0f, 180.0f, 155.0f), 0.25f);
 }
 
 nlohmann::ordered_json FrameJson(int frame, const Subject& subject,
