@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   headtrack::cli::AddModelCommands(app);
   headtrack::cli::AddRenderCommand(app);
   headtrack::cli::AddSynthCommand(app);
+  headtrack::cli::AddEvalCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
