@@ -1,11 +1,8 @@
 // End-to-end tests of the headtrack binary: exit codes, messages, and the files written (and
 // not written).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,30 +10,15 @@
 
 #include "headtrack/image_io.h"
 #include "headtrack/mesh_io.h"
+#include "cli/testing/run_headtrack.h"
 
 namespace headtrack {
 namespace {
 namespace fs = std::filesystem;
+using test_support::RunHeadtrack;
+using test_support::RunResult;
 
 const std::string kShared = HEADTRACK_DATA_DIR;
-
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-RunResult RunHeadtrack(const std::string& arguments) {
-  const std::string command = std::string(HEADTRACK_BINARY) + " " + arguments + " 2>&1";
-  RunResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t read = 0;
-  while ((read = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), read);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 class CliTest : public ::testing::Test {
  protected:

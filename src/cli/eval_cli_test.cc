@@ -2,10 +2,7 @@
 // writes the JSON summary and the per-frame CSV, and refuses bad input with a clear message.
 #include <gtest/gtest.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,28 +10,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/testing/run_headtrack.h"
+
 namespace headtrack {
 namespace {
 namespace fs = std::filesystem;
+using test_support::RunResult;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
+// headtrack -q ARGUMENTS
 RunResult RunHeadtrack(const std::string& arguments) {
-  const std::string command = std::string(HEADTRACK_BINARY) + " -q " + arguments + " 2>&1";
-  RunResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t read = 0;
-  while ((read = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.output.append(buffer.data(), read);
-  }
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return test_support::RunHeadtrack("-q " + arguments);
 }
 
 std::string ReadText(const fs::path& path) {

@@ -1,40 +1,24 @@
 // End-to-end tests of `headtrack synth`: the sequence it writes reads back, and bad options are
 // refused with a message naming what is wrong.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "headtrack/sequence.h"
+#include "cli/testing/run_headtrack.h"
 
 namespace headtrack {
 namespace {
 namespace fs = std::filesystem;
+using test_support::RunResult;
 
 const std::string kShared = HEADTRACK_DATA_DIR;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
+// headtrack -q synth ARGUMENTS
 RunResult RunSynth(const std::string& arguments) {
-  const std::string command = std::string(HEADTRACK_BINARY) + " -q synth " + arguments + " 2>&1";
-  RunResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t read = 0;
-  while ((read = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.output.append(buffer.data(), read);
-  }
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return test_support::RunHeadtrack("-q synth " + arguments);
 }
 
 class SynthCliTest : public ::testing::Test {
