@@ -13,6 +13,7 @@
 #include "headtrack/error.h"
 #include "io/npz_file.h"
 #include "io/testing/python_pickle_writer.h"
+#include "io/testing/scratch_folder.h"
 
 namespace headtrack {
 namespace {
@@ -88,16 +89,7 @@ class FlameFileTest : public ::testing::Test {
   fs::path folder_;
 };
 
-void ExpectInputError(const std::function<void()>& run, const fs::path& path,
-                      const std::string& fragment) {
-  try {
-    run();
-    FAIL() << "expected an InputError mentioning '" << fragment << "'";
-  } catch (const InputError& error) {
-    EXPECT_EQ(error.source(), path.string()) << error.what();
-    EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();
-  }
-}
+using test_support::ExpectInputError;
 
 TEST_F(FlameFileTest, Protocol2PickleWithChumpyAndSparseRoundTrips) {
   const FlameFileContents flame = SmallFlame();

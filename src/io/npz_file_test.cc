@@ -13,6 +13,7 @@
 
 #include "core/file_util.h"
 #include "headtrack/error.h"
+#include "io/testing/scratch_folder.h"
 
 namespace headtrack {
 namespace {
@@ -53,16 +54,7 @@ class NpzFileTest : public ::testing::Test {
   fs::path folder_;
 };
 
-void ExpectInputError(const std::function<void()>& run, const fs::path& path,
-                      const std::string& fragment) {
-  try {
-    run();
-    FAIL() << "expected an InputError mentioning '" << fragment << "'";
-  } catch (const InputError& error) {
-    EXPECT_EQ(error.source(), path.string()) << error.what();
-    EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();
-  }
-}
+using test_support::ExpectInputError;
 
 std::string NpyText(const NpyArray& array) {
   const std::vector<char> bytes = SerializeNpy(array);

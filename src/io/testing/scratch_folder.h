@@ -70,6 +70,19 @@ inline void ExpectError(const std::function<void()>& run, const fs::path& path,
   ADD_FAILURE() << "expected an error for " << path;
 }
 
+// Expects `run` to throw an InputError whose source is exactly `path` and whose message contains
+// `fragment`.
+inline void ExpectInputError(const std::function<void()>& run, const fs::path& path,
+                             const std::string& fragment) {
+  try {
+    run();
+    ADD_FAILURE() << "expected an InputError mentioning '" << fragment << "'";
+  } catch (const InputError& error) {
+    EXPECT_EQ(error.source(), path.string()) << error.what();
+    EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();
+  }
+}
+
 // Equal shapes and equal entries (Eigen's == requires equal shapes).
 template <typename Matrix>
 bool SameMatrix(const Matrix& a, const Matrix& b) {
