@@ -13,6 +13,7 @@ namespace {
 
 using test_support::ExpectError;
 using test_support::SameMatrix;
+using test_support::Tetrahedron;
 
 const std::string kShared = HEADTRACK_DATA_DIR;
 
@@ -96,15 +97,7 @@ TEST_F(ObjIoTest, ColorsAreDroppedUnlessEveryVertexHasOne) {
 }
 
 TEST_F(ObjIoTest, RoundTripKeepsEverythingExactly) {
-  TriangleMesh mesh;
-  mesh.vertices.resize(4, 3);
-  mesh.vertices << 0.1f, -0.2f, 0.3f, 1.0f / 3.0f, 0.0f, 1e-7f, 0.0f, 12345.678f, 0.0f, -1.5f, 2.5f,
-      3.25f;
-  mesh.faces.resize(4, 3);
-  mesh.faces << 0, 2, 1, 0, 1, 3, 1, 2, 3, 2, 0, 3;
-  mesh.normals = mesh.ComputeVertexNormals();
-  mesh.colors.resize(4, 3);
-  mesh.colors << 0, 1, 2, 255, 128, 7, 10, 20, 30, 200, 100, 50;
+  TriangleMesh mesh = Tetrahedron();
   for (const bool with_extras : {true, false}) {
     if (!with_extras) {
       mesh.normals.resize(0, 3);

@@ -18,20 +18,7 @@ namespace {
 
 using test_support::ExpectError;
 using test_support::SameMatrix;
-
-// A tetrahedron with values that are not exact in decimal, normals and colors.
-TriangleMesh Tetrahedron() {
-  TriangleMesh mesh;
-  mesh.vertices.resize(4, 3);
-  mesh.vertices << 0.1f, -0.2f, 0.3f, 1.0f / 3.0f, 0.0f, 1e-7f, 0.0f, 12345.678f, 0.0f, -1.5f, 2.5f,
-      3.25f;
-  mesh.faces.resize(4, 3);
-  mesh.faces << 0, 2, 1, 0, 1, 3, 1, 2, 3, 2, 0, 3;
-  mesh.normals = mesh.ComputeVertexNormals();
-  mesh.colors.resize(4, 3);
-  mesh.colors << 0, 1, 2, 255, 128, 7, 10, 20, 30, 200, 100, 50;
-  return mesh;
-}
+using test_support::Tetrahedron;
 
 void ExpectSameMesh(const TriangleMesh& a, const TriangleMesh& b) {
   EXPECT_TRUE(SameMatrix(a.vertices, b.vertices)) << a.vertices << "\nvs\n" << b.vertices;

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "headtrack/error.h"
+#include "headtrack/triangle_mesh.h"
 
 namespace headtrack::test_support {
 
@@ -81,6 +82,21 @@ inline void ExpectInputError(const std::function<void()>& run, const fs::path& p
     EXPECT_EQ(error.source(), path.string()) << error.what();
     EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();
   }
+}
+
+// A tetrahedron with values that are not exact in decimal, normals and colors: round trips of
+// mesh writers must keep every bit of it.
+inline TriangleMesh Tetrahedron() {
+  TriangleMesh mesh;
+  mesh.vertices.resize(4, 3);
+  mesh.vertices << 0.1f, -0.2f, 0.3f, 1.0f / 3.0f, 0.0f, 1e-7f, 0.0f, 12345.678f, 0.0f, -1.5f, 2.5f,
+      3.25f;
+  mesh.faces.resize(4, 3);
+  mesh.faces << 0, 2, 1, 0, 1, 3, 1, 2, 3, 2, 0, 3;
+  mesh.normals = mesh.ComputeVertexNormals();
+  mesh.colors.resize(4, 3);
+  mesh.colors << 0, 1, 2, 255, 128, 7, 10, 20, 30, 200, 100, 50;
+  return mesh;
 }
 
 // Equal shapes and equal entries (Eigen's == requires equal shapes).
