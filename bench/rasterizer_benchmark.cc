@@ -1,6 +1,7 @@
 // Rasterizer speed on the default head model's face and head_neck regions (the first 11,248
 // vertices and the triangles among them), seen frontally at 0.45 m by a 640 x 576 camera
-// (fx = fy = 504), on one and on two threads.
+// (fx = fy = 504), on one and on two threads; also at half resolution (320 x 288), as a tracker
+// renders its coarse levels.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -63,21 +64,26 @@ const HeadScene& Scene() {
   return scene;
 }
 
-enum Variant { kFlatNormals, kVertexNormals, kDepthOnly };
+enum Variant { kFlatNormals, kVertexNormals, kDepthOnly, kHalfResolution };
 
 void Run(benchmark::State& state, Variant variant) {
   const HeadScene& scene = Scene();
   RasterizerOptions options;
   options.num_threads = static_cast<int>(state.range(0));
   options.compute_points_and_normals = variant != kDepthOnly;
+  PinholeCamera camera = scene.camera;
+  if (variant == kHalfResolution) {  // pixel centers of the half-size image
+    camera = {.fx = camera.fx / 2, .fy = camera.fy / 2, .cx = (camera.cx - 0.5) / 2,
+              .cy = (camera.cy - 0.5) / 2, .width = camera.width / 2,
+              .height = camera.height / 2};
+  }
   Rasterizer rasterizer(options);
   Rasterization out;
   for (auto _ : state) {
     if (variant == kVertexNormals) {
-      rasterizer.Rasterize(scene.camera, scene.vertices_in_cam, scene.faces, scene.normals_in_cam,
-                           &out);
+      rasterizer.Rasterize(camera, scene.vertices_in_cam, scene.faces, scene.normals_in_cam, &out);
     } else {
-      rasterizer.Rasterize(scene.camera, scene.vertices_in_cam, scene.faces, &out);
+      rasterizer.Rasterize(camera, scene.vertices_in_cam, scene.faces, &out);
     }
     benchmark::DoNotOptimize(out.depth.pixels.data());
     benchmark::ClobberMemory();
@@ -90,12 +96,15 @@ void Run(benchmark::State& state, Variant variant) {
 void BM_RasterizeHeadFlatNormals(benchmark::State& state) { Run(state, kFlatNormals); }
 void BM_RasterizeHeadVertexNormals(benchmark::State& state) { Run(state, kVertexNormals); }
 void BM_RasterizeHeadDepthOnly(benchmark::State& state) { Run(state, kDepthOnly); }
+void BM_RasterizeHeadHalfResolution(benchmark::State& state) { Run(state, kHalfResolution); }
 
 BENCHMARK(BM_RasterizeHeadFlatNormals)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RasterizeHeadVertexNormals)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RasterizeHeadDepthOnly)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RasterizeHeadHalfResolution)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

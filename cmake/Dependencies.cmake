@@ -8,6 +8,8 @@ find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 find_package(ZLIB REQUIRED)
+find_package(dlib REQUIRED)
+find_package(Ceres REQUIRED)
 
 if(HEADTRACK_BUILD_TESTS)
   find_package(GTest REQUIRED)
@@ -19,4 +21,4 @@ endif()
 # What the layers link privately; the static library carries them to its users.
 set(HEADTRACK_PRIVATE_DEPS
   OpenMP::OpenMP_CXX nlohmann_json::nlohmann_json PkgConfig::LIBZIP ZLIB::ZLIB
-  opencv_core opencv_imgproc opencv_imgcodecs)
+  opencv_core opencv_imgproc opencv_imgcodecs dlib::dlib Ceres::ceres)

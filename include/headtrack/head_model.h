@@ -43,6 +43,18 @@ struct IdentityShape {
 // Per-frame pose of the joints: one axis-angle vector (radians) per joint, joint 0 the root.
 using JointRotations = Eigen::Matrix3Xd;  // 3 x J
 
+// Head-frame positions of some vertices (cam_from_head not applied) and their exact
+// derivatives (HeadModel::EvaluateVertexJacobians). Row 3i + c of each matrix belongs to
+// coordinate c of vertex_ids[i].
+struct VertexJacobians {
+  Eigen::Matrix3Xd positions;         // 3 x n, metres, head frame (= Evaluate's output)
+  Eigen::MatrixXd d_identity;         // 3n x num_identity; 0 x 0 unless with_identity
+  Eigen::MatrixXd d_expression;       // 3n x num_expression
+  Eigen::MatrixXd d_joint_rotations;  // 3n x 3J: column 3j + a is the derivative with respect
+                                      // to component a of joint j's axis-angle vector
+                                      // (additive change); 3n x 0 for models without joints
+};
+
 class HeadModel {
  public:
   // Loads a model file: an ICT-style linear model .npz (the default model's layout, see
@@ -99,6 +111,20 @@ class HeadModel {
   void Evaluate(const IdentityShape& identity_shape, const Eigen::VectorXf& expression,
                 const JointRotations& joint_rotations, const SimilarityTransform& cam_from_head,
                 Points3f* vertices) const;
+
+  using VertexJacobians = headtrack::VertexJacobians;
+
+  // Positions of vertex_ids (each in [0, num_vertices)) as Evaluate computes them without
+  // cam_from_head, and their exact derivatives with respect to the identity coefficients (only
+  // when with_identity; through ShapeIdentity), all num_expression coefficients and the joints'
+  // axis-angle vectors, in double. Arguments as for Evaluate. For models with joints, the chain
+  // runs through the skinning transforms, the pose correctives and the regressed joint
+  // positions; derivatives stay exact at zero rotation.
+  void EvaluateVertexJacobians(const IdentityShape& identity_shape,
+                               const Eigen::VectorXf& expression,
+                               const JointRotations& joint_rotations,
+                               const std::vector<int>& vertex_ids, bool with_identity,
+                               VertexJacobians* out) const;
 
   // Convenience: a mesh with vertex normals in the target frame of cam_from_head.
   TriangleMesh EvaluateMesh(const Eigen::VectorXf& identity, const Eigen::VectorXf& expression,

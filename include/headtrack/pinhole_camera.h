@@ -35,6 +35,10 @@ struct PinholeCamera {
     return u > -0.5 && v > -0.5 && u < width - 0.5 && v < height - 0.5;
   }
 
+  // The camera that sees every factor-th pixel of every factor-th row: its pixel (x, y) is pixel
+  // (factor x, factor y) of this one (width and height rounded up). factor >= 1.
+  PinholeCamera Subsampled(int factor) const;
+
   // Well-known depth cameras.
   static PinholeCamera AzureKinectNfovUnbinned();  // 640 x 576
   static PinholeCamera KinectV1();                 // 640 x 480, 525 / 525 / 319.5 / 239.5

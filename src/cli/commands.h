@@ -12,6 +12,8 @@ void AddModelCommands(CLI::App& app);
 void AddRenderCommand(CLI::App& app);
 void AddSynthCommand(CLI::App& app);
 void AddEvalCommand(CLI::App& app);
+void AddTrackCommand(CLI::App& app);
+void AddBenchCommand(CLI::App& app);
 
 // Refuses to replace an existing file unless the user asked for it (--overwrite).
 void CheckOutputPath(const std::filesystem::path& path, bool overwrite);

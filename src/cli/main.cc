@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   headtrack::cli::AddRenderCommand(app);
   headtrack::cli::AddSynthCommand(app);
   headtrack::cli::AddEvalCommand(app);
+  headtrack::cli::AddTrackCommand(app);
+  headtrack::cli::AddBenchCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

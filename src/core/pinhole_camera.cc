@@ -12,6 +12,18 @@ void PinholeCamera::Check() const {
   HT_CHECK(width > 0 && height > 0, "size " << width << " x " << height);
 }
 
+PinholeCamera PinholeCamera::Subsampled(int factor) const {
+  HT_CHECK(factor >= 1, "Subsampled: factor " << factor << " must be >= 1");
+  PinholeCamera out = *this;
+  out.fx /= factor;
+  out.fy /= factor;
+  out.cx /= factor;
+  out.cy /= factor;
+  out.width = (width + factor - 1) / factor;
+  out.height = (height + factor - 1) / factor;
+  return out;
+}
+
 PinholeCamera PinholeCamera::AzureKinectNfovUnbinned() {
   return {.fx = 504.0, .fy = 504.0, .cx = 319.5, .cy = 287.5, .width = 640, .height = 576};
 }

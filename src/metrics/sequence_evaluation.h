@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "headtrack/scan_metrics.h"
-#include "sensor/depth_preprocessing.h"
+#include "headtrack/depth_preprocessing.h"
 
 namespace headtrack {
 

@@ -1,4 +1,4 @@
-#include "sensor/depth_preprocessing.h"
+#include "headtrack/depth_preprocessing.h"
 
 #include <omp.h>
 
@@ -168,6 +168,8 @@ void DepthPreprocessingOptions::Check() const {
                            << "] m: need 0 < min_depth_m < max_depth_m");
   HT_CHECK(auto_range_min_pixels >= 0, "auto_range_min_pixels " << auto_range_min_pixels);
   HT_CHECK(auto_band_m > 0.0, "auto_band_m " << auto_band_m << " must be positive");
+  HT_CHECK(auto_head_depth_m >= 0.0,
+           "auto_head_depth_m " << auto_head_depth_m << " must not be negative");
   HT_CHECK(auto_min_surface_m2 >= 0.0, "auto_min_surface_m2 " << auto_min_surface_m2);
   HT_CHECK(auto_connect_jump_m > 0.0, "auto_connect_jump_m " << auto_connect_jump_m);
   HT_CHECK(crop_radius_m >= 0.0 && std::isfinite(crop_radius_m),
@@ -191,9 +193,20 @@ DepthRange ChooseDepthRange(const DepthImage& depth, const PinholeCamera& camera
   if (!options.auto_range) return fixed;
   const auto in_fixed = std::count_if(depth.pixels.begin(), depth.pixels.end(),
                                       [&](float z) { return InRange(z, fixed); });
-  if (in_fixed >= options.auto_range_min_pixels) return fixed;
+  // Enough in the fixed range, and nothing just beyond it that it could cut off: keep it.
+  const DepthRange beyond{options.max_depth_m, options.max_depth_m + options.auto_band_m, false};
+  const bool anything_beyond = std::any_of(depth.pixels.begin(), depth.pixels.end(), [&](float z) {
+    return InRange(z, beyond) && z > static_cast<float>(options.max_depth_m);
+  });
+  if (in_fixed >= options.auto_range_min_pixels && !anything_beyond) return fixed;
   const double front = NearestLargeSurfaceFront(depth, camera, options);
   if (std::isnan(front)) return fixed;
+  // The fixed range holds the subject whole when its front is nearer than max_depth_m by a
+  // head's depth.
+  if (in_fixed >= options.auto_range_min_pixels &&
+      front + options.auto_head_depth_m <= options.max_depth_m) {
+    return fixed;
+  }
   return {front, front + options.auto_band_m, true};
 }
 

@@ -1,4 +1,4 @@
-#include "sensor/depth_preprocessing.h"
+#include "headtrack/depth_preprocessing.h"
 
 #include <gtest/gtest.h>
 

@@ -2,9 +2,9 @@
 // map in the camera frame. The tracker and `headtrack eval` both use it, so the scan points a
 // result is measured against are the ones it was fitted to. In this order:
 //   1. Range cut: keep depths in [min_depth_m, max_depth_m] (DPHM: 0.1 to 0.6 m). When that keeps
-//      fewer than auto_range_min_pixels pixels (the subject sits farther, e.g. at 0.7 m), and
-//      auto_range is on, keep instead a band of auto_band_m behind the front (nearest depth) of
-//      the nearest large connected surface (ChooseDepthRange).
+//      fewer than auto_range_min_pixels pixels or would cut through the subject (it sits
+//      farther, e.g. at 0.7 m), and auto_range is on, keep instead a band of auto_band_m behind
+//      the front (nearest depth) of the nearest large connected surface (ChooseDepthRange).
 //   2. Head crop (optional): keep the pixels whose back-projected point lies in a ball around a
 //      head estimate. Done before smoothing because it is cheap and shrinks the work; it only
 //      removes pixels, and removed pixels influence nothing.
@@ -31,13 +31,16 @@ struct DepthPreprocessingOptions {
   double min_depth_m = 0.1;
   double max_depth_m = 0.6;
   // Choose the range automatically when [min_depth_m, max_depth_m] keeps fewer than
-  // auto_range_min_pixels pixels: the nearest connected surface (neighbouring pixels closer
-  // than auto_connect_jump_m in depth) of at least auto_min_surface_m2 square metres (about a
-  // 7 cm square: a face, not a flying pixel or a strand of hair), and auto_band_m behind its
-  // front. Never nearer than min_depth_m.
+  // auto_range_min_pixels pixels, or when there are depths within auto_band_m beyond
+  // max_depth_m and the front of the nearest large surface lies less than auto_head_depth_m
+  // before max_depth_m (the fixed range would cut the subject). Automatic: the nearest connected
+  // surface (neighbouring pixels closer than auto_connect_jump_m in depth) of at least
+  // auto_min_surface_m2 square metres (about a 7 cm square: a face, not a flying pixel or a
+  // strand of hair), and auto_band_m behind its front. Never nearer than min_depth_m.
   bool auto_range = true;
   int auto_range_min_pixels = 100;
   double auto_band_m = 0.3;
+  double auto_head_depth_m = 0.25;
   double auto_min_surface_m2 = 0.005;
   double auto_connect_jump_m = 0.02;
 

@@ -1,0 +1,243 @@
+#include "headtrack/tracker.h"
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <utility>
+
+#include "fit/face_landmark_detector.h"
+#include "headtrack/error.h"
+
+namespace headtrack {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The center of the model's fitted regions at rest (head frame): the crop follows it.
+Eigen::Vector3d RegionCenter(const HeadModel& model, const std::vector<std::string>& regions) {
+  const std::vector<int> triangles = model.RegionTriangles(regions);
+  const Points3f& vertices = model.template_vertices();
+  Eigen::Vector3d sum = Eigen::Vector3d::Zero();
+  for (int t : triangles) {
+    for (int c = 0; c < 3; ++c) {
+      sum += vertices.row(model.triangles()(t, c)).transpose().cast<double>();
+    }
+  }
+  return triangles.empty() ? sum : Eigen::Vector3d(sum / (3.0 * triangles.size()));
+}
+
+}  // namespace
+
+TrackerOptions::TrackerOptions() {
+  fit.max_iterations = 3;
+  fit.energy.pixel_stride = 2;
+  fit.energy.temporal_expression_weight = 10.0;
+}
+
+void TrackerOptions::Check() const {
+  HT_CHECK(subsample >= 1 && subsample <= 8, "TrackerOptions::subsample must be in [1, 8]");
+  preprocessing.Check();
+  HT_CHECK(crop_radius_m > 0, "TrackerOptions::crop_radius_m must be > 0");
+  initialization.Check();
+  fit.Check();
+  HT_CHECK(identity_frames >= 0, "TrackerOptions::identity_frames must be >= 0");
+  HT_CHECK(identity_iterations >= 1, "TrackerOptions::identity_iterations must be >= 1");
+  HT_CHECK(max_rms_m > 0, "TrackerOptions::max_rms_m must be > 0");
+  HT_CHECK(min_coverage >= 0 && min_coverage <= 1, "TrackerOptions::min_coverage must be in [0, 1]");
+  HT_CHECK(num_threads >= 0, "TrackerOptions::num_threads must be >= 0");
+}
+
+const char* TrackStatusName(TrackStatus status) {
+  return status == TrackStatus::kTracked ? "tracked" : "lost";
+}
+
+DepthImage SubsampleDepth(const DepthImage& depth, int subsample) {
+  HT_CHECK(subsample >= 1, "subsample must be >= 1");
+  if (subsample == 1) return depth;
+  DepthImage out((depth.width + subsample - 1) / subsample,
+                 (depth.height + subsample - 1) / subsample);
+  for (int y = 0; y < out.height; ++y) {
+    for (int x = 0; x < out.width; ++x) out.at(x, y) = depth.at(subsample * x, subsample * y);
+  }
+  return out;
+}
+
+struct Tracker::Impl {
+  HeadModel model;
+  PinholeCamera camera;
+  PinholeCamera tracking_camera;
+  TrackerOptions options;
+  FrameFitter fitter;
+  FrameFitter identity_fitter;
+  Eigen::Vector3d region_center;  // head frame
+  std::unique_ptr<FaceLandmarkDetector> detector;  // loaded with the first color image
+
+  bool tracking = false;
+  HeadState state;
+  HeadState previous;
+  bool has_previous = false;
+  int identity_frames_done = 0;
+  bool identity_fixed = false;
+
+  static FrameFitOptions IdentityFitOptions(const TrackerOptions& options) {
+    FrameFitOptions fit = options.fit;
+    fit.energy.optimize_identity = true;
+    fit.max_iterations = options.identity_iterations;
+    return fit;
+  }
+
+  Impl(const HeadModel& model_in, const PinholeCamera& camera_in, const TrackerOptions& options_in)
+      : model(model_in),
+        camera(camera_in),
+        tracking_camera(camera_in.Subsampled(options_in.subsample)),
+        options(options_in),
+        fitter(model_in, options_in.fit),
+        identity_fitter(model_in, IdentityFitOptions(options_in)),
+        region_center(RegionCenter(model_in, options_in.fit.energy.regions)),
+        state(HeadState::Zero(model_in)) {
+    identity_fixed = options.identity_frames == 0;
+  }
+};
+
+Tracker::Tracker(const HeadModel& model, const PinholeCamera& camera,
+                 const TrackerOptions& options) {
+  camera.Check();
+  options.Check();
+  impl_ = std::make_unique<Impl>(model, camera, options);
+}
+
+Tracker::~Tracker() = default;
+Tracker::Tracker(Tracker&&) noexcept = default;
+Tracker& Tracker::operator=(Tracker&&) noexcept = default;
+
+const HeadModel& Tracker::model() const { return impl_->model; }
+const TrackerOptions& Tracker::options() const { return impl_->options; }
+const PinholeCamera& Tracker::tracking_camera() const { return impl_->tracking_camera; }
+const Eigen::VectorXf& Tracker::identity() const { return impl_->state.identity; }
+bool Tracker::identity_fixed() const { return impl_->identity_fixed; }
+
+void Tracker::SetIdentity(const Eigen::VectorXf& identity) {
+  HT_CHECK(identity.size() == impl_->model.num_identity(),
+           "SetIdentity: " << identity.size() << " coefficients, the model has "
+                           << impl_->model.num_identity());
+  impl_->state.identity = identity;
+  impl_->identity_fixed = true;
+}
+
+FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const ColorImage& color) {
+  Impl& impl = *impl_;
+  const auto start = std::chrono::steady_clock::now();
+  HT_CHECK(depth.width == impl.camera.width && depth.height == impl.camera.height,
+           "Track: depth of " << depth.width << "x" << depth.height << ", the camera is "
+                              << impl.camera.width << "x" << impl.camera.height);
+  FrameResult result;
+  result.frame = frame_number;
+  result.state = impl.state;
+
+  // Preprocess at the tracking resolution, cropped around the last head position.
+  DepthImage low = SubsampleDepth(depth, impl.options.subsample);
+  for (float& d : low.pixels) {
+    if (!std::isfinite(d)) d = 0.0f;
+  }
+  DepthPreprocessingOptions preprocessing = impl.options.preprocessing;
+  preprocessing.num_threads = impl.options.num_threads;
+  if (impl.tracking) {
+    preprocessing.crop_radius_m = impl.options.crop_radius_m;
+    preprocessing.crop_center = impl.state.cam_from_head * impl.region_center;
+  }
+  auto stage = std::chrono::steady_clock::now();
+  const PreprocessedDepth scan = PreprocessDepth(low, impl.tracking_camera, preprocessing);
+  result.seconds_preprocess = SecondsSince(stage);
+
+  auto lose = [&](std::string message) {
+    impl.tracking = false;
+    result.status = TrackStatus::kLost;
+    result.message = std::move(message);
+    result.state = impl.state;
+    result.seconds_total = SecondsSince(start);
+    return result;
+  };
+  if (scan.summary.num_points == 0) return lose("no depth in range");
+
+  // Initialize when not tracking.
+  if (!impl.tracking) {
+    stage = std::chrono::steady_clock::now();
+    result.initialized = true;
+    const IdentityShape shape = impl.model.ShapeIdentity(impl.state.identity);
+    RigidInitOptions init_options = impl.options.initialization;
+    init_options.num_threads = impl.options.num_threads;
+    RigidInitSummary init;
+    if (impl.options.use_color_landmarks && !color.empty() &&
+        impl.model.landmark_vertices().size() == 68) {
+      if (!impl.detector) {
+        impl.detector = std::make_unique<FaceLandmarkDetector>(init_options.landmark_model_path);
+      }
+      std::vector<Eigen::Vector2d> landmarks = impl.detector->Detect(color);
+      // Color pixel -> depth pixel (registered images, pixel centers at integers) -> pixel of
+      // the subsampled scan.
+      const double sx = static_cast<double>(depth.width) / color.width;
+      const double sy = static_cast<double>(depth.height) / color.height;
+      for (Eigen::Vector2d& pixel : landmarks) {
+        pixel = Eigen::Vector2d((pixel.x() + 0.5) * sx - 0.5, (pixel.y() + 0.5) * sy - 0.5) /
+                impl.options.subsample;
+      }
+      if (!landmarks.empty()) {
+        init = AlignLandmarks(impl.model, shape, landmarks, scan.cloud, impl.tracking_camera,
+                              init_options);
+      }
+    }
+    if (!init.found) {
+      init = InitializeRigidFromDepth(impl.model, shape, scan.cloud, impl.tracking_camera,
+                                      init_options);
+    }
+    result.seconds_initialize = SecondsSince(stage);
+    if (!init.found) return lose("no head found: " + init.message);
+    impl.state.cam_from_head = init.cam_from_head;
+    // The initializer's identity estimate is a better start than zero while the identity is
+    // still being fitted.
+    if (!impl.identity_fixed && init.identity.size() == impl.state.identity.size()) {
+      impl.state.identity = init.identity;
+    }
+    impl.state.expression.setZero();
+    impl.state.joint_rotations.setZero();
+    impl.has_previous = false;
+  }
+
+  // Fit.
+  HeadState fitted = impl.state;
+  const bool identity_phase = !impl.identity_fixed;
+  FrameFitter& fitter = identity_phase ? impl.identity_fitter : impl.fitter;
+  result.fit = fitter.Fit(scan.cloud, impl.tracking_camera, {},
+                          impl.has_previous ? &impl.previous : nullptr, &fitted);
+  result.identity_phase = identity_phase;
+  const AssociationStats& association = result.fit.association;
+  result.rms_m = association.rms_point_to_plane_m;
+  result.coverage = association.rendered_pixels > 0
+                        ? static_cast<double>(association.accepted) / association.rendered_pixels
+                        : 0.0;
+  if (!result.fit.usable()) return lose("too few correspondences");
+  if (result.rms_m > impl.options.max_rms_m) {
+    return lose("the model does not fit the scan (RMS " + std::to_string(result.rms_m * 1000) +
+                " mm)");
+  }
+  if (result.coverage < impl.options.min_coverage) {
+    return lose("the scan covers too little of the model (" +
+                std::to_string(static_cast<int>(100 * result.coverage)) + " %)");
+  }
+
+  impl.state = fitted;
+  impl.previous = fitted;
+  impl.has_previous = true;
+  impl.tracking = true;
+  if (identity_phase && ++impl.identity_frames_done >= impl.options.identity_frames) {
+    impl.identity_fixed = true;
+  }
+  result.status = TrackStatus::kTracked;
+  result.state = fitted;
+  result.seconds_total = SecondsSince(start);
+  return result;
+}
+
+}  // namespace headtrack
