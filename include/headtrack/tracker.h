@@ -22,8 +22,11 @@
 namespace headtrack {
 
 struct TrackerOptions {
-  // Tracking resolution: every subsample-th pixel of every subsample-th row (1 = full).
+  // Tracking resolution: every subsample-th pixel of every subsample-th row (1 = full). Frames
+  // with fewer than sparse_frame_pixels valid depth pixels (sparse depth) are tracked at full
+  // resolution with every pixel.
   int subsample = 2;
+  int sparse_frame_pixels = 40000;
   // Preprocessing at the tracking resolution; the crop is set by the tracker.
   DepthPreprocessingOptions preprocessing;
   // While tracking, keep the scan points within this distance (metres) of the last head center.
@@ -43,8 +46,8 @@ struct TrackerOptions {
   int identity_iterations = 10;
 
   // A fitted frame counts as tracked when the RMS point-to-plane distance of its
-  // correspondences is at most max_rms_m and they cover at least min_coverage of the rendered
-  // pixels.
+  // correspondences is at most max_rms_m and at least min_coverage of the rendered pixels that
+  // have a scan point pair with it.
   double max_rms_m = 0.004;
   double min_coverage = 0.4;
 
@@ -67,7 +70,7 @@ struct FrameResult {
   HeadState state;        // the fit (for a lost frame: the last tracked state)
   FrameFitSummary fit;
   double rms_m = 0.0;     // RMS point-to-plane distance of the last association, metres
-  double coverage = 0.0;  // accepted correspondences / rendered pixels
+  double coverage = 0.0;  // accepted correspondences / rendered pixels with a scan point
   double seconds_preprocess = 0.0;
   double seconds_initialize = 0.0;
   double seconds_total = 0.0;
@@ -87,7 +90,7 @@ class Tracker {
 
   const HeadModel& model() const;
   const TrackerOptions& options() const;
-  const PinholeCamera& tracking_camera() const;  // the camera at the tracking resolution
+  const PinholeCamera& tracking_camera() const;  // the camera at the (dense) tracking resolution
   const Eigen::VectorXf& identity() const;       // the current identity estimate
   bool identity_fixed() const;
   // Sets a known identity and fixes it.

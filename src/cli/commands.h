@@ -13,6 +13,7 @@ void AddRenderCommand(CLI::App& app);
 void AddSynthCommand(CLI::App& app);
 void AddEvalCommand(CLI::App& app);
 void AddTrackCommand(CLI::App& app);
+void AddOverlayCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app);
 
 // Refuses to replace an existing file unless the user asked for it (--overwrite).

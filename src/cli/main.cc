@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   headtrack::cli::AddSynthCommand(app);
   headtrack::cli::AddEvalCommand(app);
   headtrack::cli::AddTrackCommand(app);
+  headtrack::cli::AddOverlayCommand(app);
   headtrack::cli::AddBenchCommand(app);
   try {
     app.parse(argc, argv);

@@ -22,7 +22,8 @@ struct TrackCommandOptions {
   bool overwrite = false;
   int threads = 1;
   int subsample = 2;
-  int iterations = 3;
+  int iterations = 2;
+  int stride = 2;
   int identity_frames = 5;
 };
 
@@ -64,6 +65,7 @@ void RunTrack(const TrackCommandOptions& command) {
   options.tracker.num_threads = command.threads;
   options.tracker.subsample = command.subsample;
   options.tracker.fit.max_iterations = command.iterations;
+  options.tracker.fit.energy.pixel_stride = command.stride;
   options.tracker.identity_frames = command.identity_frames;
   if (!command.online) {
     std::fprintf(stderr,
@@ -112,6 +114,11 @@ void AddTrackCommand(CLI::App& app) {
   command->add_option("--subsample", options->subsample,
                       "Track at 1/N of the depth resolution (every N-th pixel and row)")
       ->check(CLI::Range(1, 8))
+      ->capture_default_str();
+  command->add_option("--stride", options->stride,
+                      "Pair every N-th pixel (in x and y) of the tracking resolution with the "
+                      "model (dense frames; sparse frames use every pixel)")
+      ->check(CLI::Range(1, 16))
       ->capture_default_str();
   command->add_option("--iterations", options->iterations,
                       "Gauss-Newton iterations (associations) per frame")

@@ -174,6 +174,9 @@ ScanPoints PointsNear(const PointCloud& scan, const Eigen::Vector3d& center, dou
   return result;
 }
 
+// Below this share of valid pixels in their bounding box, an organized scan counts as sparse.
+constexpr double kSparseDensity = 0.2;
+
 // Where the head is: the top of the body, found on the scan grid.
 struct HeadLocation {
   bool found = false;
@@ -189,7 +192,21 @@ HeadLocation LocateHead(const PointCloud& scan, const PinholeCamera& camera,
   // unorganized cloud is one surface.
   std::vector<int> label(n, -1);
   int num_labels = 0;
+  // Sparse depth (a few thousand scattered pixels, DPHM's sparsity study) has no grid
+  // neighbours: it is one surface, of unknown area.
+  bool sparse = false;
   if (scan.is_organized()) {
+    int usable = 0, x_min = scan.width, x_max = -1, y_min = scan.height, y_max = -1;
+    for (int i = 0; i < n; ++i) {
+      if (!UsablePoint(scan, i)) continue;
+      ++usable;
+      x_min = std::min(x_min, i % scan.width), x_max = std::max(x_max, i % scan.width);
+      y_min = std::min(y_min, i / scan.width), y_max = std::max(y_max, i / scan.width);
+    }
+    const double box = usable > 0 ? double(x_max - x_min + 1) * (y_max - y_min + 1) : 1.0;
+    sparse = usable > 0 && usable < kSparseDensity * box;
+  }
+  if (scan.is_organized() && !sparse) {
     std::vector<int> stack;
     for (int seed = 0; seed < n; ++seed) {
       if (label[seed] >= 0 || !UsablePoint(scan, seed)) continue;
@@ -237,7 +254,7 @@ HeadLocation LocateHead(const PointCloud& scan, const PinholeCamera& camera,
   double largest_area = 0.0;
   for (int l = 0; l < num_labels; ++l) {
     largest_area = std::max(largest_area, area[l]);
-    if (area[l] < options.min_surface_m2) continue;
+    if (area[l] < options.min_surface_m2 && !sparse) continue;
     median_depth[l] = Quantile(&depths[l], 0.5);
     nearest = std::min(nearest, median_depth[l]);
   }

@@ -343,6 +343,127 @@ class ResultSource {
   bool has_frames_ = false;
 };
 
+// What EvaluateSequence and EvaluateSequenceFrame share: the opened sequence and result, and the
+// model when one is needed. Not movable: `results` points into `context`.
+struct EvaluationInputs {
+  Sequence sequence;
+  ModelContext context;
+  std::unique_ptr<ResultSource> results;
+  ScanMetricsOptions metrics;  // options.metrics with the region's mask
+};
+
+// Opens the sequence, the result and (when needed) the model; fills the evaluation's region,
+// result_kind, model_name, region_triangles and the warning about gaps in the sequence.
+std::unique_ptr<EvaluationInputs> OpenInputs(const SequenceEvaluationOptions& options,
+                                             SequenceEvaluation* evaluation) {
+  auto inputs = std::make_unique<EvaluationInputs>();
+  inputs->sequence = Sequence::Open(options.sequence);
+  const Sequence& sequence = inputs->sequence;
+  std::error_code error;
+  if (!fs::is_directory(options.result, error)) {
+    HT_THROW_INPUT(options.result.string(),
+                   "is not a folder; expected a tracking result with meshes/NNNNN.ply or "
+                   "frames.jsonl");
+  }
+
+  evaluation->region = options.region;
+  if (!sequence.missing_frame_numbers().empty()) {
+    evaluation->warnings.push_back(
+        std::to_string(sequence.missing_frame_numbers().size()) + " frame number(s) between " +
+        std::to_string(sequence.frame_numbers().front()) + " and " +
+        std::to_string(sequence.frame_numbers().back()) + " have no depth image in " +
+        (options.sequence / "depth").string() + " (first: " +
+        std::to_string(sequence.missing_frame_numbers().front()) + ")");
+  }
+  ModelContext& context = inputs->context;
+  inputs->results = std::make_unique<ResultSource>(options.result, &context);
+  const ResultSource& results = *inputs->results;
+  if (!results.has_meshes() && !results.has_frames()) {
+    HT_THROW_INPUT(options.result.string(),
+                   "holds neither meshes/ (NNNNN.ply per frame) nor frames.jsonl; expected a "
+                   "tracking result");
+  }
+  evaluation->result_kind = results.has_meshes() ? "meshes" : "parameters";
+
+  if (!results.has_meshes() || !options.region.empty()) {
+    context.model = std::make_unique<HeadModel>(HeadModel::Load(ResolveModelPath(options.model)));
+    const HeadModel& model = *context.model;
+    evaluation->model_name = model.name();
+    if (!options.region.empty()) {
+      const std::vector<int> triangles = model.RegionTriangles({options.region});
+      evaluation->region_triangles = static_cast<int>(triangles.size());
+      context.region_mask = TriangleMask(triangles, model.num_triangles());
+      const int region = model.RegionIndex(options.region);
+      for (int v = 0; v < model.num_vertices(); ++v) {
+        if (model.vertex_regions()[v] == region) context.region_vertices.push_back(v);
+      }
+    }
+    if (!results.has_meshes()) {
+      context.identity = model.ShapeIdentity(
+          ReadIdentity(options.result / "identity.json", model.num_identity()));
+    }
+  }
+  inputs->metrics = options.metrics;
+  inputs->metrics.region_mask = context.region_mask;
+  return inputs;
+}
+
+// One frame's result mesh, preprocessed scan and scan metrics.
+struct FrameScan {
+  std::optional<TriangleMesh> mesh;  // camera frame, metres
+  std::string source;                // the mesh's name in messages
+  PreprocessedDepth scan;
+  ScanMetrics metrics;               // of ValidPoints(scan.cloud)
+};
+
+// Evaluates the frame of sequence index `index` into *frame (its number, scan_points, points
+// and the metrics, or the skip reason) and *out; returns frame->evaluated.
+bool EvaluateFrameScan(const EvaluationInputs& inputs, const SequenceEvaluationOptions& options,
+                       int index, FrameEvaluation* frame, FrameScan* out) {
+  const Sequence& sequence = inputs.sequence;
+  const ModelContext& context = inputs.context;
+  frame->frame = sequence.frame_numbers()[index];
+  out->mesh = inputs.results->Mesh(frame->frame, &frame->skip_reason, &out->source);
+  if (!out->mesh) return false;
+  if (!context.region_mask.empty()) {
+    CheckModelTopology(*out->mesh, *context.model, out->source, options.region);
+  }
+
+  const SequenceFrame data = sequence.ReadFrame(index);
+  out->scan = PreprocessDepth(data.depth, sequence.calibration().camera, options.preprocessing);
+  const DepthPreprocessingSummary& summary = out->scan.summary;
+  frame->scan_points = summary.num_points;
+  if (summary.valid_pixels == 0) {
+    frame->skip_reason =
+        "the depth image has no valid pixel (" + sequence.DepthPath(index).string() + ")";
+    return false;
+  }
+  if (summary.num_points == 0) {
+    std::ostringstream reason;
+    reason << "no depth left after preprocessing: " << summary.valid_pixels
+           << " valid pixels, none in the depth range [" << summary.range.min_m << ", "
+           << summary.range.max_m << "] m";
+    if (summary.cropped_pixels > 0) reason << " and the crop";
+    frame->skip_reason = reason.str();
+    return false;
+  }
+  out->metrics = ComputeScanMetrics(ValidPoints(out->scan.cloud), *out->mesh, inputs.metrics);
+  const ScanMetrics& metrics = out->metrics;
+  frame->points = metrics.num_points;
+  if (metrics.num_points == 0) {
+    frame->skip_reason = options.region.empty()
+                             ? "the result mesh has no usable triangle"
+                             : "no scan point is nearest to the region '" + options.region + "'";
+    return false;
+  }
+  frame->evaluated = true;
+  frame->l2_mm = metrics.l2_mm;
+  frame->nc = metrics.nc;
+  frame->precision = metrics.precision;
+  frame->wide_precision = metrics.wide_precision;
+  return true;
+}
+
 // Mean |w_result - w_true| over the names both have; accumulates per name into *sums, *counts
 // (indexed like the ground truth's names). NaN when they share no name.
 double ExpressionError(const FrameRecord& result, const FrameRecord& truth,
@@ -374,51 +495,12 @@ void SequenceEvaluationOptions::Check() const {
 SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   options.Check();
-  const Sequence sequence = Sequence::Open(options.sequence);
-  std::error_code error;
-  if (!fs::is_directory(options.result, error)) {
-    HT_THROW_INPUT(options.result.string(),
-                   "is not a folder; expected a tracking result with meshes/NNNNN.ply or "
-                   "frames.jsonl");
-  }
-
   SequenceEvaluation evaluation;
-  evaluation.region = options.region;
-  if (!sequence.missing_frame_numbers().empty()) {
-    evaluation.warnings.push_back(
-        std::to_string(sequence.missing_frame_numbers().size()) + " frame number(s) between " +
-        std::to_string(sequence.frame_numbers().front()) + " and " +
-        std::to_string(sequence.frame_numbers().back()) + " have no depth image in " +
-        (options.sequence / "depth").string() + " (first: " +
-        std::to_string(sequence.missing_frame_numbers().front()) + ")");
-  }
-  ModelContext context;
-  ResultSource results(options.result, &context);
-  if (!results.has_meshes() && !results.has_frames()) {
-    HT_THROW_INPUT(options.result.string(),
-                   "holds neither meshes/ (NNNNN.ply per frame) nor frames.jsonl; expected a "
-                   "tracking result");
-  }
-  evaluation.result_kind = results.has_meshes() ? "meshes" : "parameters";
-
-  if (!results.has_meshes() || !options.region.empty()) {
-    context.model = std::make_unique<HeadModel>(HeadModel::Load(ResolveModelPath(options.model)));
-    const HeadModel& model = *context.model;
-    evaluation.model_name = model.name();
-    if (!options.region.empty()) {
-      const std::vector<int> triangles = model.RegionTriangles({options.region});
-      evaluation.region_triangles = static_cast<int>(triangles.size());
-      context.region_mask = TriangleMask(triangles, model.num_triangles());
-      const int region = model.RegionIndex(options.region);
-      for (int v = 0; v < model.num_vertices(); ++v) {
-        if (model.vertex_regions()[v] == region) context.region_vertices.push_back(v);
-      }
-    }
-    if (!results.has_meshes()) {
-      context.identity = model.ShapeIdentity(
-          ReadIdentity(options.result / "identity.json", model.num_identity()));
-    }
-  }
+  const std::unique_ptr<EvaluationInputs> inputs = OpenInputs(options, &evaluation);
+  const Sequence& sequence = inputs->sequence;
+  const ModelContext& context = inputs->context;
+  const ResultSource& results = *inputs->results;
+  std::error_code error;
 
   // Ground truth.
   const fs::path truth_folder = options.sequence / "gt";
@@ -432,51 +514,14 @@ SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
   std::vector<int> expression_counts;
   std::vector<std::string> truth_names;  // of the first ground-truth frame with expressions
 
-  ScanMetricsOptions metrics_options = options.metrics;
-  metrics_options.region_mask = context.region_mask;
   Progress progress("eval", std::max(1, sequence.num_frames()), "frames");
   for (int index = 0; index < sequence.num_frames(); ++index) {
     FrameEvaluation& frame = evaluation.frames.emplace_back();
-    frame.frame = sequence.frame_numbers()[index];
     progress.Advance();
-    std::string source;
-    std::optional<TriangleMesh> mesh = results.Mesh(frame.frame, &frame.skip_reason, &source);
-    if (!mesh) continue;
-    if (!context.region_mask.empty()) {
-      CheckModelTopology(*mesh, *context.model, source, options.region);
-    }
-
-    const SequenceFrame data = sequence.ReadFrame(index);
-    const PreprocessedDepth scan =
-        PreprocessDepth(data.depth, sequence.calibration().camera, options.preprocessing);
-    frame.scan_points = scan.summary.num_points;
-    if (scan.summary.valid_pixels == 0) {
-      frame.skip_reason = "the depth image has no valid pixel (" +
-                          sequence.DepthPath(index).string() + ")";
-      continue;
-    }
-    if (scan.summary.num_points == 0) {
-      std::ostringstream reason;
-      reason << "no depth left after preprocessing: " << scan.summary.valid_pixels
-             << " valid pixels, none in the depth range [" << scan.summary.range.min_m << ", "
-             << scan.summary.range.max_m << "] m";
-      if (scan.summary.cropped_pixels > 0) reason << " and the crop";
-      frame.skip_reason = reason.str();
-      continue;
-    }
-    const ScanMetrics metrics = ComputeScanMetrics(ValidPoints(scan.cloud), *mesh, metrics_options);
-    frame.points = metrics.num_points;
-    if (metrics.num_points == 0) {
-      frame.skip_reason = options.region.empty()
-                              ? "the result mesh has no usable triangle"
-                              : "no scan point is nearest to the region '" + options.region + "'";
-      continue;
-    }
-    frame.evaluated = true;
-    frame.l2_mm = metrics.l2_mm;
-    frame.nc = metrics.nc;
-    frame.precision = metrics.precision;
-    frame.wide_precision = metrics.wide_precision;
+    FrameScan scan;
+    if (!EvaluateFrameScan(*inputs, options, index, &frame, &scan)) continue;
+    const TriangleMesh& mesh = *scan.mesh;
+    const std::string& source = scan.source;
 
     if (options.vertex_errors && !truth_meshes.empty()) {
       const auto it = truth_meshes.find(frame.frame);
@@ -486,7 +531,7 @@ SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
                                       (truth_folder / "meshes").string());
       } else {
         evaluation.region_vertices = ComputeVertexErrors(
-            *mesh, source, ReadMesh(it->second), it->second, context.region_vertices, &frame);
+            mesh, source, ReadMesh(it->second), it->second, context.region_vertices, &frame);
         ++evaluation.num_vertex_error_frames;
       }
     }
@@ -545,6 +590,37 @@ SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
   evaluation.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return evaluation;
+}
+
+FrameScanEvaluation EvaluateSequenceFrame(const SequenceEvaluationOptions& options,
+                                          int frame_number) {
+  options.Check();
+  SequenceEvaluation evaluation;
+  const std::unique_ptr<EvaluationInputs> inputs = OpenInputs(options, &evaluation);
+  const std::vector<int>& numbers = inputs->sequence.frame_numbers();
+  const auto it = std::find(numbers.begin(), numbers.end(), frame_number);
+  if (it == numbers.end()) {
+    HT_THROW_INPUT((options.sequence / "depth").string(),
+                   "has no frame " << frame_number << " (" << numbers.size()
+                                   << " frames, numbered " << numbers.front() << " to "
+                                   << numbers.back() << ")");
+  }
+  FrameScanEvaluation result;
+  result.camera = inputs->sequence.calibration().camera;
+  FrameScan scan;
+  EvaluateFrameScan(*inputs, options, static_cast<int>(it - numbers.begin()), &result.frame,
+                    &scan);
+  if (scan.mesh) result.mesh = std::move(*scan.mesh);
+  result.scan = std::move(scan.scan.cloud);
+  result.distances_mm.assign(result.scan.size(), kNoValue);
+  // ValidPoints keeps the rows with a finite x, in order.
+  for (int i = 0, row = 0; i < result.scan.size() && row < scan.metrics.point_distances_mm.size();
+       ++i) {
+    if (std::isfinite(result.scan.points(i, 0))) {
+      result.distances_mm[i] = scan.metrics.point_distances_mm(row++);
+    }
+  }
+  return result;
 }
 
 namespace {

@@ -29,8 +29,11 @@
 #include <string>
 #include <vector>
 
-#include "headtrack/scan_metrics.h"
 #include "headtrack/depth_preprocessing.h"
+#include "headtrack/pinhole_camera.h"
+#include "headtrack/point_cloud.h"
+#include "headtrack/scan_metrics.h"
+#include "headtrack/triangle_mesh.h"
 
 namespace headtrack {
 
@@ -116,6 +119,26 @@ struct SequenceEvaluation {
 // unknown region or expression, and a mesh whose topology differs from the model's (with a
 // region) or from the ground truth's (for vertex errors).
 SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options);
+
+// One frame as EvaluateSequence measures it, with what a picture of it needs (overlay_image.h).
+struct FrameScanEvaluation {
+  FrameEvaluation frame;  // the scan metrics as EvaluateSequence reports them; no ground truth
+  PinholeCamera camera;   // the sequence's depth camera
+  // The result mesh, camera frame, metres; empty when the frame has none (lost, missing).
+  TriangleMesh mesh;
+  // The preprocessed scan: organized, camera frame, metres, NaN rows where invalid, with
+  // normals (PreprocessedDepth::cloud); empty when the frame was skipped before preprocessing.
+  PointCloud scan;
+  // One per scan row: the distance to the mesh, millimetres; NaN where the point is not used
+  // (invalid, outside the region) or the frame was skipped.
+  std::vector<double> distances_mm;
+};
+
+// Evaluates the frame numbered `frame_number` (not an index) like EvaluateSequence, without the
+// ground truth. Throws as EvaluateSequence, and InputError naming SEQ/depth when the sequence
+// has no such frame; a skipped frame is reported in frame.skip_reason, not thrown.
+FrameScanEvaluation EvaluateSequenceFrame(const SequenceEvaluationOptions& options,
+                                          int frame_number);
 
 // The summary as JSON (docs/evaluation.md): frames (evaluated), skipped, sequence_frames, l2_mm,
 // nc, pr_1_5mm, pr_3mm (fractions), with ground truth vertex_error_mean_mm, _median_mm, _p95_mm

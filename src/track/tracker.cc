@@ -31,13 +31,15 @@ Eigen::Vector3d RegionCenter(const HeadModel& model, const std::vector<std::stri
 }  // namespace
 
 TrackerOptions::TrackerOptions() {
-  fit.max_iterations = 3;
+  fit.max_iterations = 2;
   fit.energy.pixel_stride = 2;
+  fit.min_correspondences = 50;  // DPHM's sparsest study has 250 points per frame
   fit.energy.temporal_expression_weight = 10.0;
 }
 
 void TrackerOptions::Check() const {
   HT_CHECK(subsample >= 1 && subsample <= 8, "TrackerOptions::subsample must be in [1, 8]");
+  HT_CHECK(sparse_frame_pixels >= 0, "TrackerOptions::sparse_frame_pixels must be >= 0");
   preprocessing.Check();
   HT_CHECK(crop_radius_m > 0, "TrackerOptions::crop_radius_m must be > 0");
   initialization.Check();
@@ -67,10 +69,18 @@ DepthImage SubsampleDepth(const DepthImage& depth, int subsample) {
 struct Tracker::Impl {
   HeadModel model;
   PinholeCamera camera;
-  PinholeCamera tracking_camera;
   TrackerOptions options;
-  FrameFitter fitter;
-  FrameFitter identity_fitter;
+  // The resolution, camera and fitters of dense frames (subsampled) and of sparse frames (full
+  // resolution, every pixel: sparse depth has no pixel to spare), made on first use.
+  struct Mode {
+    int subsample = 1;
+    PinholeCamera camera;
+    FrameFitter fitter;
+    FrameFitter identity_fitter;
+  };
+  std::unique_ptr<Mode> dense;
+  std::unique_ptr<Mode> sparse;
+  PinholeCamera tracking_camera;
   Eigen::Vector3d region_center;  // head frame
   std::unique_ptr<FaceLandmarkDetector> detector;  // loaded with the first color image
 
@@ -81,20 +91,26 @@ struct Tracker::Impl {
   int identity_frames_done = 0;
   bool identity_fixed = false;
 
-  static FrameFitOptions IdentityFitOptions(const TrackerOptions& options) {
-    FrameFitOptions fit = options.fit;
-    fit.energy.optimize_identity = true;
-    fit.max_iterations = options.identity_iterations;
-    return fit;
+  Mode& ModeFor(bool is_sparse) {
+    std::unique_ptr<Mode>& mode = is_sparse ? sparse : dense;
+    if (!mode) {
+      FrameFitOptions fit = options.fit;
+      if (is_sparse) fit.energy.pixel_stride = 1;
+      FrameFitOptions identity_fit = fit;
+      identity_fit.energy.optimize_identity = true;
+      identity_fit.max_iterations = options.identity_iterations;
+      const int subsample = is_sparse ? 1 : options.subsample;
+      mode.reset(new Mode{subsample, camera.Subsampled(subsample), FrameFitter(model, fit),
+                          FrameFitter(model, identity_fit)});
+    }
+    return *mode;
   }
 
   Impl(const HeadModel& model_in, const PinholeCamera& camera_in, const TrackerOptions& options_in)
       : model(model_in),
         camera(camera_in),
-        tracking_camera(camera_in.Subsampled(options_in.subsample)),
         options(options_in),
-        fitter(model_in, options_in.fit),
-        identity_fitter(model_in, IdentityFitOptions(options_in)),
+        tracking_camera(camera_in.Subsampled(options_in.subsample)),
         region_center(RegionCenter(model_in, options_in.fit.energy.regions)),
         state(HeadState::Zero(model_in)) {
     identity_fixed = options.identity_frames == 0;
@@ -136,8 +152,12 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
   result.frame = frame_number;
   result.state = impl.state;
 
-  // Preprocess at the tracking resolution, cropped around the last head position.
-  DepthImage low = SubsampleDepth(depth, impl.options.subsample);
+  // Preprocess at the tracking resolution, cropped around the last head position. Sparse
+  // frames (DPHM's sparsity study, or a mostly empty view) keep every pixel.
+  long valid_pixels = 0;
+  for (float d : depth.pixels) valid_pixels += std::isfinite(d) && d > 0.0f;
+  Impl::Mode& mode = impl.ModeFor(valid_pixels < impl.options.sparse_frame_pixels);
+  DepthImage low = SubsampleDepth(depth, mode.subsample);
   for (float& d : low.pixels) {
     if (!std::isfinite(d)) d = 0.0f;
   }
@@ -148,7 +168,7 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
     preprocessing.crop_center = impl.state.cam_from_head * impl.region_center;
   }
   auto stage = std::chrono::steady_clock::now();
-  const PreprocessedDepth scan = PreprocessDepth(low, impl.tracking_camera, preprocessing);
+  const PreprocessedDepth scan = PreprocessDepth(low, mode.camera, preprocessing);
   result.seconds_preprocess = SecondsSince(stage);
 
   auto lose = [&](std::string message) {
@@ -181,15 +201,15 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
       const double sy = static_cast<double>(depth.height) / color.height;
       for (Eigen::Vector2d& pixel : landmarks) {
         pixel = Eigen::Vector2d((pixel.x() + 0.5) * sx - 0.5, (pixel.y() + 0.5) * sy - 0.5) /
-                impl.options.subsample;
+                mode.subsample;
       }
       if (!landmarks.empty()) {
-        init = AlignLandmarks(impl.model, shape, landmarks, scan.cloud, impl.tracking_camera,
+        init = AlignLandmarks(impl.model, shape, landmarks, scan.cloud, mode.camera,
                               init_options);
       }
     }
     if (!init.found) {
-      init = InitializeRigidFromDepth(impl.model, shape, scan.cloud, impl.tracking_camera,
+      init = InitializeRigidFromDepth(impl.model, shape, scan.cloud, mode.camera,
                                       init_options);
     }
     result.seconds_initialize = SecondsSince(stage);
@@ -208,15 +228,15 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
   // Fit.
   HeadState fitted = impl.state;
   const bool identity_phase = !impl.identity_fixed;
-  FrameFitter& fitter = identity_phase ? impl.identity_fitter : impl.fitter;
-  result.fit = fitter.Fit(scan.cloud, impl.tracking_camera, {},
+  FrameFitter& fitter = identity_phase ? mode.identity_fitter : mode.fitter;
+  result.fit = fitter.Fit(scan.cloud, mode.camera, {},
                           impl.has_previous ? &impl.previous : nullptr, &fitted);
   result.identity_phase = identity_phase;
   const AssociationStats& association = result.fit.association;
   result.rms_m = association.rms_point_to_plane_m;
-  result.coverage = association.rendered_pixels > 0
-                        ? static_cast<double>(association.accepted) / association.rendered_pixels
-                        : 0.0;
+  // Of the rendered pixels with a scan point, the share that paired (sparse scans have few).
+  const int with_scan = association.rendered_pixels - association.no_scan;
+  result.coverage = with_scan > 0 ? static_cast<double>(association.accepted) / with_scan : 0.0;
   if (!result.fit.usable()) return lose("too few correspondences");
   if (result.rms_m > impl.options.max_rms_m) {
     return lose("the model does not fit the scan (RMS " + std::to_string(result.rms_m * 1000) +

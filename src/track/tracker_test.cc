@@ -122,6 +122,24 @@ TEST_F(TrackerTest, FramesWithoutAHeadAreLostAndTrackingResumes) {
   EXPECT_LT((back.state.cam_from_head.translation - truth.cam_from_head.translation).norm(), 0.01);
 }
 
+TEST_F(TrackerTest, SparseDepthIsTrackedWithEveryPoint) {
+  // DPHM's sparsity study: 2500 random depth pixels per frame, of which the face has about a
+  // quarter; subsampling would throw away three in four of them.
+  const PinholeCamera camera = PinholeCamera::AzureKinectNfovUnbinned();
+  HeadState truth = HeadState::Zero(*model_);
+  truth.cam_from_head = TypicalCamFromHead(*model_, -10.0, 0.35);
+  Tracker tracker(*model_, camera);
+  for (int frame = 0; frame < 3; ++frame) {
+    DepthImage depth = RenderDepth(truth, camera);
+    KeepRandomPixels(2500, 10 + frame, &depth);
+    const FrameResult result = tracker.Track(frame, depth);
+    ASSERT_EQ(result.status, TrackStatus::kTracked) << result.message;
+    EXPECT_GT(result.fit.num_correspondences, 300);
+    EXPECT_LT((result.state.cam_from_head.translation - truth.cam_from_head.translation).norm(),
+              0.005);
+  }
+}
+
 TEST_F(TrackerTest, WrongDepthSizeIsACheckError) {
   Tracker tracker(*model_, PinholeCamera::AzureKinectNfovUnbinned());
   EXPECT_THROW(tracker.Track(0, DepthImage(10, 10)), CheckError);
