@@ -37,7 +37,9 @@ struct TrackerOptions {
   RigidInitOptions initialization;
   bool use_color_landmarks = true;
 
-  // Per-frame fit of pose and expression (identity fixed).
+  // Per-frame fit of pose and expression (identity fixed). Defaults: 2 iterations, every 3rd
+  // pixel of the tracking resolution paired (fit.energy.pixel_stride), temporal expression
+  // weight 10, at least 50 pairs.
   FrameFitOptions fit;
   // Identity: fitted jointly with pose and expression on the first identity_frames tracked
   // frames, with identity_iterations association rounds each, then fixed. 0 keeps the initial

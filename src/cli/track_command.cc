@@ -23,7 +23,7 @@ struct TrackCommandOptions {
   int threads = 1;
   int subsample = 2;
   int iterations = 2;
-  int stride = 2;
+  int stride = 3;
   int identity_frames = 5;
 };
 

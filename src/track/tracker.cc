@@ -32,8 +32,10 @@ Eigen::Vector3d RegionCenter(const HeadModel& model, const std::vector<std::stri
 
 TrackerOptions::TrackerOptions() {
   fit.max_iterations = 2;
-  fit.energy.pixel_stride = 2;
-  fit.min_correspondences = 50;  // DPHM's sparsest study has 250 points per frame
+  fit.energy.pixel_stride = 3;
+  // DPHM's sparsest study has 250 depth points per frame, about 150 on the head.
+  fit.min_correspondences = 50;
+  initialization.min_inliers = 60;
   fit.energy.temporal_expression_weight = 10.0;
 }
 
