@@ -215,7 +215,10 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
                                       init_options);
     }
     result.seconds_initialize = SecondsSince(stage);
-    if (!init.found) return lose("no head found: " + init.message);
+    if (!init.found) {
+      const std::string prefix = "no head found";
+      return lose(init.message.rfind(prefix, 0) == 0 ? init.message : prefix + ": " + init.message);
+    }
     impl.state.cam_from_head = init.cam_from_head;
     // The initializer's identity estimate is a better start than zero while the identity is
     // still being fitted.
