@@ -1,13 +1,13 @@
 #include "headtrack/depth_fit_energy.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <utility>
 
 #include <omp.h>
 
+#include "core/stopwatch.h"
 #include "headtrack/error.h"
 
 namespace headtrack {
@@ -16,17 +16,10 @@ namespace {
 using RowMajorXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowMajorX3d = Eigen::Matrix<double, Eigen::Dynamic, 3, Eigen::RowMajor>;
 
-
 Eigen::Matrix3d Skew(const Eigen::Vector3d& a) {
   Eigen::Matrix3d m;
   m << 0, -a.z(), a.y(), a.z(), 0, -a.x(), -a.y(), a.x(), 0;
   return m;
-}
-
-Eigen::Matrix3d ExpSo3(const Eigen::Vector3d& w) {
-  const double angle = w.norm();
-  if (angle < 1e-12) return Eigen::Matrix3d::Identity() + Skew(w);
-  return Eigen::AngleAxisd(angle, w / angle).toRotationMatrix();
 }
 
 // rho(s) and rho'(s) of a squared residual norm s (threshold c in the residual's units).
@@ -492,7 +485,7 @@ AssociationStats DepthFitEnergy::Associate(const HeadState& state, const PointCl
                                                                    << scan.width << "x"
                                                                    << scan.height);
   HT_CHECK(scan.normals.rows() == scan.points.rows(), "Associate needs scan normals");
-  const auto start = std::chrono::steady_clock::now();
+  Stopwatch stopwatch;
   const Impl::Evaluation& evaluation = impl.Evaluate(state, nullptr);
   // Render only the sampled pixels: the subsampled camera's pixel (x, y) is the scan's pixel
   // (stride x, stride y).
@@ -508,8 +501,8 @@ AssociationStats DepthFitEnergy::Associate(const HeadState& state, const PointCl
 
   AssociationStats stats;
   double sum_squares = 0.0;
-  const auto rendered = std::chrono::steady_clock::now();
-  stats.seconds_render = std::chrono::duration<double>(rendered - start).count();
+  stats.seconds_render = stopwatch.seconds();
+  stopwatch.Restart();
   for (int y = 0; y < render_camera.height; ++y) {
     for (int x = 0; x < render_camera.width; ++x) {
       const int t = r.triangle_id.at(x, y);
@@ -545,8 +538,7 @@ AssociationStats DepthFitEnergy::Associate(const HeadState& state, const PointCl
     }
   }
   if (stats.accepted > 0) stats.rms_point_to_plane_m = std::sqrt(sum_squares / stats.accepted);
-  stats.seconds_associate =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - rendered).count();
+  stats.seconds_associate = stopwatch.seconds();
   return stats;
 }
 
@@ -826,7 +818,10 @@ HeadState DepthFitEnergy::Step(const HeadState& state, const Eigen::VectorXd& de
                                   << impl_->model.num_joints());
   HeadState next = state;
   if (layout.rotation >= 0) {
-    next.cam_from_head.rotation = ExpSo3(delta.segment<3>(layout.rotation)) * state.cam_from_head.rotation;
+    const Eigen::Vector3d rotation = delta.segment<3>(layout.rotation);
+    next.cam_from_head.rotation =
+        SimilarityTransform::FromAxisAngle(rotation, Eigen::Vector3d::Zero()).rotation *
+        state.cam_from_head.rotation;
     next.cam_from_head.translation += delta.segment<3>(layout.translation);
   }
   if (layout.log_scale >= 0) next.cam_from_head.scale *= std::exp(delta[layout.log_scale]);

@@ -1,20 +1,13 @@
 #include "headtrack/frame_fitter.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
+#include "core/stopwatch.h"
 #include "fit/bounded_quadratic.h"
 #include "headtrack/error.h"
 
 namespace headtrack {
-namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
 
 void FrameFitOptions::Check() const {
   energy.Check();
@@ -38,14 +31,14 @@ LevenbergMarquardtStep TakeLevenbergMarquardtStep(const DepthFitEnergy& energy,
                                                   const FitTerms& terms, int max_retries,
                                                   double* damping, HeadState* state) {
   LevenbergMarquardtStep result;
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch stopwatch;
   NormalEquations equations;
   energy.Linearize(*state, terms, &equations);
   result.cost_before = equations.cost;
   result.cost_after = equations.cost;
-  result.seconds_assemble = SecondsSince(start);
+  result.seconds_assemble = stopwatch.seconds();
 
-  start = std::chrono::steady_clock::now();
+  stopwatch.Restart();
   Eigen::VectorXd lower, upper;
   energy.StepBounds(*state, &lower, &upper);
   const Eigen::VectorXd diagonal = equations.hessian.diagonal().cwiseMax(1e-9);
@@ -64,7 +57,7 @@ LevenbergMarquardtStep TakeLevenbergMarquardtStep(const DepthFitEnergy& energy,
     }
     *damping *= 8.0;
   }
-  result.seconds_solve = SecondsSince(start);
+  result.seconds_solve = stopwatch.seconds();
   return result;
 }
 
@@ -96,7 +89,7 @@ FrameFitter::FrameFitter(const HeadModel& model, const FrameFitOptions& options)
 FrameFitSummary FrameFitter::Fit(const PointCloud& scan, const PinholeCamera& camera,
                                  const std::vector<LandmarkTarget>& landmarks,
                                  const HeadState* previous, HeadState* state) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   FrameFitSummary summary;
   FitTerms terms;
   terms.landmarks = landmarks;
@@ -127,7 +120,7 @@ FrameFitSummary FrameFitter::Fit(const PointCloud& scan, const PinholeCamera& ca
     }
     summary.termination = FitTermination::kMaxIterations;
   }
-  summary.seconds_total = SecondsSince(start);
+  summary.seconds_total = stopwatch.seconds();
   return summary;
 }
 

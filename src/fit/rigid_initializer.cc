@@ -1,7 +1,6 @@
 #include "headtrack/rigid_initializer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -14,6 +13,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Geometry>
 
+#include "core/stopwatch.h"
 #include "fit/face_landmark_detector.h"
 #include "headtrack/closest_point_query.h"
 #include "headtrack/error.h"
@@ -22,8 +22,6 @@
 
 namespace headtrack {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 constexpr int kNumLandmarks = 68;
 constexpr int kFirstNonJawLandmark = 17;
@@ -38,10 +36,6 @@ constexpr double kCenterBehindFront = 0.5;
 // Bodies whose median depth is within this distance (metres) of the nearest one compete for the
 // head: the highest top wins (a chest can be nearer than the face).
 constexpr double kCompetingBodyDepth = 0.15;
-
-double Seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Selects a quantile of `values` (reorders them); values must not be empty.
 double Quantile(std::vector<double>* values, double q) {
@@ -586,7 +580,7 @@ RigidInitSummary InitializeRigidFromDepth(const HeadModel& model,
                                           const IdentityShape& identity_shape,
                                           const PointCloud& scan, const PinholeCamera& camera,
                                           const RigidInitOptions& options) {
-  const Clock::time_point start = Clock::now();
+  const Stopwatch stopwatch;
   options.Check();
   camera.Check();
   CheckScan(scan);
@@ -594,7 +588,7 @@ RigidInitSummary InitializeRigidFromDepth(const HeadModel& model,
   const HeadLocation head = LocateHead(scan, camera, options);
   if (!head.found) {
     summary.message = "no head found: " + head.message;
-    summary.seconds = Seconds(start);
+    summary.seconds = stopwatch.seconds();
     return summary;
   }
   ModelSurface surface = BuildModelSurface(model, identity_shape, options);
@@ -602,7 +596,7 @@ RigidInitSummary InitializeRigidFromDepth(const HeadModel& model,
       PointsNear(scan, head.center, options.head_radius_m, options.hypothesis_points);
   if (points.size() < kMinMatches) {
     summary.message = "no head found: too few scan points near the top of the nearest surface";
-    summary.seconds = Seconds(start);
+    summary.seconds = stopwatch.seconds();
     return summary;
   }
 
@@ -624,7 +618,7 @@ RigidInitSummary InitializeRigidFromDepth(const HeadModel& model,
   }
   RefineAndSummarize(&surface, scan, best.cam_from_head, identity_shape.identity, camera, options,
                      &summary);
-  summary.seconds = Seconds(start);
+  summary.seconds = stopwatch.seconds();
   return summary;
 }
 
@@ -632,7 +626,7 @@ RigidInitSummary AlignLandmarks(const HeadModel& model, const IdentityShape& ide
                                 const std::vector<Eigen::Vector2d>& landmarks_px,
                                 const PointCloud& scan, const PinholeCamera& camera,
                                 const RigidInitOptions& options) {
-  const Clock::time_point start = Clock::now();
+  const Stopwatch stopwatch;
   options.Check();
   camera.Check();
   CheckScan(scan);
@@ -643,12 +637,12 @@ RigidInitSummary AlignLandmarks(const HeadModel& model, const IdentityShape& ide
   const std::vector<int>& landmark_vertices = model.landmark_vertices();
   if (static_cast<int>(landmark_vertices.size()) != kNumLandmarks) {
     summary.message = "the model has no iBUG-68 landmark vertices";
-    summary.seconds = Seconds(start);
+    summary.seconds = stopwatch.seconds();
     return summary;
   }
   if (!scan.is_organized()) {
     summary.message = "landmarks need an organized scan (one point per pixel)";
-    summary.seconds = Seconds(start);
+    summary.seconds = stopwatch.seconds();
     return summary;
   }
 
@@ -688,7 +682,7 @@ RigidInitSummary AlignLandmarks(const HeadModel& model, const IdentityShape& ide
     message << "only " << num_lifted << " of " << kNumLandmarks - first
             << " landmarks have depth; need " << options.min_landmarks;
     summary.message = message.str();
-    summary.seconds = Seconds(start);
+    summary.seconds = stopwatch.seconds();
     return summary;
   }
 
@@ -730,7 +724,7 @@ RigidInitSummary AlignLandmarks(const HeadModel& model, const IdentityShape& ide
   RefineAndSummarize(&surface, scan, cam_from_head, identity_shape.identity, camera, options,
                      &summary);
   summary.message = std::to_string(summary.landmarks_used) + " landmarks, " + summary.message;
-  summary.seconds = Seconds(start);
+  summary.seconds = stopwatch.seconds();
   return summary;
 }
 
@@ -739,7 +733,7 @@ RigidInitSummary InitializeRigidFromLandmarks(const HeadModel& model,
                                               const ColorImage& color, const PointCloud& scan,
                                               const PinholeCamera& camera,
                                               const RigidInitOptions& options) {
-  const Clock::time_point start = Clock::now();
+  const Stopwatch stopwatch;
   options.Check();
   FaceLandmarkDetector detector(options.landmark_model_path);
   std::vector<Eigen::Vector2d> landmarks = detector.Detect(color);
@@ -757,7 +751,7 @@ RigidInitSummary InitializeRigidFromLandmarks(const HeadModel& model,
     }
     summary = AlignLandmarks(model, identity_shape, landmarks, scan, camera, options);
   }
-  summary.seconds = Seconds(start);
+  summary.seconds = stopwatch.seconds();
   return summary;
 }
 

@@ -1,7 +1,6 @@
 #include "metrics/sequence_evaluation.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 
 #include "core/file_util.h"
 #include "core/progress.h"
+#include "core/stopwatch.h"
 #include "headtrack/closest_point_query.h"
 #include "headtrack/error.h"
 #include "headtrack/head_model.h"
@@ -493,7 +493,7 @@ void SequenceEvaluationOptions::Check() const {
 }
 
 SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   options.Check();
   SequenceEvaluation evaluation;
   const std::unique_ptr<EvaluationInputs> inputs = OpenInputs(options, &evaluation);
@@ -587,8 +587,7 @@ SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
     evaluation.expression_names.push_back(truth_names[k]);
     evaluation.expression_errors.push_back(expression_sums[k] / expression_counts[k]);
   }
-  evaluation.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  evaluation.seconds = stopwatch.seconds();
   return evaluation;
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +15,7 @@
 
 #include "core/file_util.h"
 #include "core/progress.h"
+#include "core/stopwatch.h"
 #include "headtrack/error.h"
 #include "io/npz_file.h"
 #include "io/obj_io.h"
@@ -216,7 +216,7 @@ std::string IctImportSummary::Report() const {
 
 IctImportResult ImportIctFaceKit(const IctImportOptions& options) {
   options.Check();
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   const fs::path& folder = options.folder;
   if (!fs::is_directory(folder)) {
     HT_THROW_INPUT(folder.string(), "no such folder (expected ICT-FaceKit's FaceXModel folder)");
@@ -335,7 +335,7 @@ IctImportResult ImportIctFaceKit(const IctImportOptions& options) {
   };
   summary.num_vertices = num_vertices;
   summary.num_triangles = static_cast<int>(num_triangles);
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = stopwatch.seconds();
   result.summary = std::move(summary);
   return result;
 }

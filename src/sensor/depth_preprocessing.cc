@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -12,6 +11,7 @@
 
 #include <Eigen/Eigenvalues>
 
+#include "core/stopwatch.h"
 #include "headtrack/error.h"
 
 namespace headtrack {
@@ -383,7 +383,7 @@ PointCloud DepthToOrientedPoints(const DepthImage& depth, const PinholeCamera& c
 
 PreprocessedDepth PreprocessDepth(const DepthImage& depth, const PinholeCamera& camera,
                                   const DepthPreprocessingOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   options.Check();
   CheckSizes(depth, camera);
   PreprocessedDepth result;
@@ -415,8 +415,7 @@ PreprocessedDepth PreprocessDepth(const DepthImage& depth, const PinholeCamera& 
   for (Eigen::Index i = 0; i < result.cloud.normals.rows(); ++i) {
     if (std::isfinite(result.cloud.normals(i, 0))) ++summary.num_normals;
   }
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = stopwatch.seconds();
   return result;
 }
 

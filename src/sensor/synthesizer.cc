@@ -1,7 +1,6 @@
 #include "sensor/synthesizer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 
 #include "core/file_util.h"
 #include "core/progress.h"
+#include "core/stopwatch.h"
 #include "headtrack/error.h"
 #include "headtrack/head_model.h"
 #include "headtrack/mesh_io.h"
@@ -100,7 +100,7 @@ void RemoveStaleMeshes(const fs::path& folder) {
 
 SynthSummary Run(const Subject& subject, const Triangles& faces, const SynthOptions& options,
                  const std::vector<HeadPose>& poses) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   Calibration calibration;
   calibration.camera = options.camera;
   calibration.depth_scale = options.noise.quantization_m > 0.0 ? 1.0 / options.noise.quantization_m
@@ -168,7 +168,7 @@ SynthSummary Run(const Subject& subject, const Triangles& faces, const SynthOpti
   WriteFileAtomically(
       options.output / "gt" / "frames.jsonl", [&](std::ostream& stream) { stream << frames_jsonl; },
       /*binary=*/false);
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = stopwatch.seconds();
   return summary;
 }
 

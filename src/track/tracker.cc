@@ -1,19 +1,15 @@
 #include "headtrack/tracker.h"
 
-#include <chrono>
 #include <cmath>
 #include <memory>
 #include <utility>
 
+#include "core/stopwatch.h"
 #include "fit/face_landmark_detector.h"
 #include "headtrack/error.h"
 
 namespace headtrack {
 namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // The center of the model's fitted regions at rest (head frame): the crop follows it.
 Eigen::Vector3d RegionCenter(const HeadModel& model, const std::vector<std::string>& regions) {
@@ -146,7 +142,7 @@ void Tracker::SetIdentity(const Eigen::VectorXf& identity) {
 
 FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const ColorImage& color) {
   Impl& impl = *impl_;
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch total;
   HT_CHECK(depth.width == impl.camera.width && depth.height == impl.camera.height,
            "Track: depth of " << depth.width << "x" << depth.height << ", the camera is "
                               << impl.camera.width << "x" << impl.camera.height);
@@ -169,23 +165,23 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
     preprocessing.crop_radius_m = impl.options.crop_radius_m;
     preprocessing.crop_center = impl.state.cam_from_head * impl.region_center;
   }
-  auto stage = std::chrono::steady_clock::now();
+  Stopwatch stage;
   const PreprocessedDepth scan = PreprocessDepth(low, mode.camera, preprocessing);
-  result.seconds_preprocess = SecondsSince(stage);
+  result.seconds_preprocess = stage.seconds();
 
   auto lose = [&](std::string message) {
     impl.tracking = false;
     result.status = TrackStatus::kLost;
     result.message = std::move(message);
     result.state = impl.state;
-    result.seconds_total = SecondsSince(start);
+    result.seconds_total = total.seconds();
     return result;
   };
   if (scan.summary.num_points == 0) return lose("no depth in range");
 
   // Initialize when not tracking.
   if (!impl.tracking) {
-    stage = std::chrono::steady_clock::now();
+    stage.Restart();
     result.initialized = true;
     const IdentityShape shape = impl.model.ShapeIdentity(impl.state.identity);
     RigidInitOptions init_options = impl.options.initialization;
@@ -214,7 +210,7 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
       init = InitializeRigidFromDepth(impl.model, shape, scan.cloud, mode.camera,
                                       init_options);
     }
-    result.seconds_initialize = SecondsSince(stage);
+    result.seconds_initialize = stage.seconds();
     if (!init.found) {
       const std::string prefix = "no head found";
       return lose(init.message.rfind(prefix, 0) == 0 ? init.message : prefix + ": " + init.message);
@@ -261,7 +257,7 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
   }
   result.status = TrackStatus::kTracked;
   result.state = fitted;
-  result.seconds_total = SecondsSince(start);
+  result.seconds_total = total.seconds();
   return result;
 }
 

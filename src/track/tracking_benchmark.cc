@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "core/progress.h"
+#include "core/stopwatch.h"
 #include "fit/ceres_depth_fit_problem.h"
 #include "headtrack/depth_fit_energy.h"
 #include "headtrack/depth_preprocessing.h"
@@ -25,11 +26,6 @@ namespace headtrack {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // A fresh folder name under the system's temporary folder, removed with the guard.
 class TemporaryFolder {
@@ -37,7 +33,7 @@ class TemporaryFolder {
   TemporaryFolder()
       : path_(fs::temp_directory_path() /
               ("headtrack_bench_" + std::to_string(getpid()) + "_" +
-               std::to_string(Clock::now().time_since_epoch().count()))) {}
+               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))) {}
   ~TemporaryFolder() {
     std::error_code ignored;
     fs::remove_all(path_, ignored);
@@ -104,11 +100,11 @@ SolverComparison CompareSolvers(const HeadModel& model, const Tracker& tracker,
 
   constexpr int kMaxIterations = 500;
   HeadState ours = start;
-  const auto begin = Clock::now();
+  const Stopwatch ours_stopwatch;
   comparison.ours_cost = SolveWithFixedTerms(energy, terms, kMaxIterations,
                                              options.function_tolerance, &ours,
                                              &comparison.ours_iterations);
-  comparison.ours_seconds = SecondsSince(begin);
+  comparison.ours_seconds = ours_stopwatch.seconds();
 
   CeresFitOptions ceres_options;
   ceres_options.max_iterations = kMaxIterations;
@@ -136,7 +132,7 @@ void TrackingBenchmarkOptions::Check() const {
 
 TrackingBenchmarkResult RunTrackingBenchmark(const TrackingBenchmarkOptions& options) {
   options.Check();
-  const auto begin = Clock::now();
+  const Stopwatch stopwatch;
   const HeadModel model = HeadModel::Load(ResolveModelPath(options.model_path));
 
   std::unique_ptr<TemporaryFolder> temporary;
@@ -176,9 +172,9 @@ TrackingBenchmarkResult RunTrackingBenchmark(const TrackingBenchmarkOptions& opt
     for (int index = 0; index < sequence.num_frames(); ++index) {
       const SequenceFrame frame = sequence.ReadFrame(index);
       const std::clock_t cpu_start = std::clock();
-      const auto wall_start = Clock::now();
+      const Stopwatch wall;
       frames.push_back(tracker.Track(frame.number, frame.depth, frame.color));
-      wall_seconds += SecondsSince(wall_start);
+      wall_seconds += wall.seconds();
       cpu_seconds += static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
       if (progress) progress->Advance();
     }
@@ -239,7 +235,7 @@ TrackingBenchmarkResult RunTrackingBenchmark(const TrackingBenchmarkOptions& opt
           result.ours_seconds > 0 ? result.ceres_seconds / result.ours_seconds : 0.0;
     }
   }
-  result.seconds = SecondsSince(begin);
+  result.seconds = stopwatch.seconds();
   return result;
 }
 
