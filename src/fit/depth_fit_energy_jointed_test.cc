@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fit/testing/energy_checks.h"
 #include "fit/testing/synthetic_frame.h"
 #include "headtrack/depth_fit_energy.h"
 #include "headtrack/frame_fitter.h"
@@ -15,6 +16,8 @@
 namespace headtrack {
 namespace {
 
+using testing::CentralDifferenceJacobian;
+using testing::ExpectSameColumns;
 using testing::RenderSyntheticFrame;
 using testing::TypicalCamFromHead;
 
@@ -102,31 +105,15 @@ HeadState PreviousOf(const HeadState& state) {
   return previous;
 }
 
-// Central differences of the residual vector along each parameter, through Step (rotation
-// columns are derivatives with respect to the left increment, joint columns with respect to the
-// axis-angle components).
-Eigen::MatrixXd NumericJacobian(const DepthFitEnergy& energy, const FitTerms& terms,
-                                const HeadState& state) {
-  const ParameterLayout& layout = energy.layout();
-  // Steps that move the cap by a fraction of a millimetre: large against float rounding (1e-8 m),
-  // small against the curvature.
+// Finite-difference steps that move the cap by a fraction of a millimetre: large against float
+// rounding (1e-8 m), small against the curvature.
+Eigen::VectorXd FiniteDifferenceSteps(const ParameterLayout& layout) {
   Eigen::VectorXd steps = Eigen::VectorXd::Constant(layout.size, 0.1);  // coefficients
   steps.segment<3>(layout.rotation).setConstant(1e-3);                  // radians
   steps.segment<3>(layout.translation).setConstant(1e-4);               // metres
   steps[layout.log_scale] = 1e-3;
   steps.segment(layout.joints, 3 * layout.joint_ids.size()).setConstant(5e-3);  // radians
-  Eigen::MatrixXd jacobian;
-  for (int i = 0; i < layout.size; ++i) {
-    Eigen::VectorXd delta = Eigen::VectorXd::Zero(layout.size);
-    delta[i] = steps[i];
-    Eigen::VectorXd plus, minus;
-    Eigen::MatrixXd unused;
-    energy.EvaluateResiduals(energy.Step(state, delta), terms, &plus, &unused);
-    energy.EvaluateResiduals(energy.Step(state, -delta), terms, &minus, &unused);
-    if (i == 0) jacobian.resize(plus.size(), layout.size);
-    jacobian.col(i) = (plus - minus) / (2.0 * steps[i]);
-  }
-  return jacobian;
+  return steps;
 }
 
 TEST_F(DepthFitEnergyJointedTest, LayoutHasTheNonRootJoints) {
@@ -170,14 +157,9 @@ TEST_F(DepthFitEnergyJointedTest, JacobianMatchesFiniteDifferences) {
   const int joint_columns = 3 * static_cast<int>(layout.joint_ids.size());
   ASSERT_EQ(jacobian.rows(), data_rows + landmark_rows + 3 + 4 + 4 + joint_columns + 3 + 3);
 
-  const Eigen::MatrixXd numeric = NumericJacobian(energy, terms, state);
-  ASSERT_EQ(numeric.rows(), jacobian.rows());
-  // Float model evaluation limits finite differences to about 1e-3 relative accuracy.
-  for (int c = 0; c < layout.size; ++c) {
-    const double scale = std::max(numeric.col(c).norm(), 1e-9);
-    EXPECT_LT((jacobian.col(c) - numeric.col(c)).norm() / scale, 5e-3)
-        << "column " << c << " (joints from " << layout.joints << ")";
-  }
+  const Eigen::MatrixXd numeric =
+      CentralDifferenceJacobian(energy, terms, state, FiniteDifferenceSteps(layout));
+  ExpectSameColumns(jacobian, numeric, layout);
   // Every joint component moves the data and landmark residuals, not just its temporal term;
   // and the temporal term is the only regularization of the joints.
   for (int c = layout.joints; c < layout.size; ++c) {
@@ -200,25 +182,17 @@ TEST_F(DepthFitEnergyJointedTest, NormalEquationsMatchTheDenseJacobianWithoutRob
   const HeadState previous = PreviousOf(state);
   terms.previous = &previous;
 
-  Eigen::VectorXd r;
-  Eigen::MatrixXd j;
-  energy.EvaluateResiduals(state, terms, &r, &j);
-  NormalEquations equations;
-  energy.Linearize(state, terms, &equations);
-  const Eigen::MatrixXd jtj = j.transpose() * j;
-  const Eigen::VectorXd jtr = j.transpose() * r;
-  EXPECT_NEAR(equations.cost, 0.5 * r.squaredNorm(), 1e-6 * equations.cost);
-  EXPECT_NEAR(energy.Cost(state, terms), equations.cost, 1e-6 * equations.cost);
-  // Float accumulation of the rows: relative to the largest entry.
-  EXPECT_LT((equations.hessian - jtj).cwiseAbs().maxCoeff(), 1e-5 * jtj.cwiseAbs().maxCoeff());
-  EXPECT_LT((equations.gradient - jtr).cwiseAbs().maxCoeff(), 1e-5 * jtr.cwiseAbs().maxCoeff());
+  const testing::DenseNormalEquations dense =
+      testing::ExpectNormalEquationsMatchDenseJacobian(energy, state, terms);
+  const NormalEquations& equations = dense.equations;
+  const Eigen::MatrixXd& jtj = dense.jtj;
+  const Eigen::VectorXd& jtr = dense.jtr;
   // The joints' block on its own scale.
   const int n = 3 * static_cast<int>(energy.layout().joint_ids.size());
   EXPECT_LT((equations.hessian - jtj).bottomRightCorner(n, n).cwiseAbs().maxCoeff(),
             1e-5 * jtj.bottomRightCorner(n, n).cwiseAbs().maxCoeff());
   EXPECT_LT((equations.gradient - jtr).tail(n).cwiseAbs().maxCoeff(),
             1e-5 * jtr.tail(n).cwiseAbs().maxCoeff());
-  EXPECT_TRUE(equations.hessian.isApprox(equations.hessian.transpose()));
 }
 
 TEST_F(DepthFitEnergyJointedTest, FrameFitterRecoversJointRotationsOfANoiselessFrame) {

@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include "fit/testing/energy_checks.h"
 #include "fit/testing/synthetic_frame.h"
 
 namespace headtrack {
 namespace {
 
+using testing::CentralDifferenceJacobian;
 using testing::DefaultModelPath;
+using testing::ExpectSameColumns;
 using testing::HalfAzureKinect;
 using testing::RenderSyntheticFrame;
 using testing::TypicalCamFromHead;
@@ -53,27 +56,6 @@ class DepthFitEnergyTest : public ::testing::Test {
 
 HeadModel* DepthFitEnergyTest::model_ = nullptr;
 
-// Central differences of the residual vector along each parameter, through Step (so rotation
-// columns are derivatives with respect to the left increment).
-Eigen::MatrixXd NumericJacobian(const DepthFitEnergy& energy, const FitTerms& terms,
-                                const HeadState& state, const Eigen::VectorXd& steps) {
-  const int n = energy.layout().size;
-  Eigen::VectorXd r0;
-  Eigen::MatrixXd j0;
-  energy.EvaluateResiduals(state, terms, &r0, &j0);
-  Eigen::MatrixXd jacobian(r0.size(), n);
-  for (int i = 0; i < n; ++i) {
-    Eigen::VectorXd delta = Eigen::VectorXd::Zero(n);
-    delta[i] = steps[i];
-    Eigen::VectorXd plus, minus;
-    Eigen::MatrixXd unused;
-    energy.EvaluateResiduals(energy.Step(state, delta), terms, &plus, &unused);
-    energy.EvaluateResiduals(energy.Step(state, -delta), terms, &minus, &unused);
-    jacobian.col(i) = (plus - minus) / (2.0 * steps[i]);
-  }
-  return jacobian;
-}
-
 Eigen::VectorXd FiniteDifferenceSteps(const ParameterLayout& layout) {
   Eigen::VectorXd steps = Eigen::VectorXd::Constant(layout.size, 0.02);  // coefficients
   if (layout.rotation >= 0) {
@@ -82,20 +64,6 @@ Eigen::VectorXd FiniteDifferenceSteps(const ParameterLayout& layout) {
   }
   if (layout.log_scale >= 0) steps[layout.log_scale] = 2e-4;
   return steps;
-}
-
-// Column-wise relative comparison: float model evaluation limits finite differences to about
-// 1e-3 relative accuracy.
-void ExpectSameColumns(const Eigen::MatrixXd& analytic, const Eigen::MatrixXd& numeric,
-                       const ParameterLayout& layout) {
-  ASSERT_EQ(analytic.rows(), numeric.rows());
-  ASSERT_EQ(analytic.cols(), numeric.cols());
-  for (int c = 0; c < analytic.cols(); ++c) {
-    const double scale = std::max(numeric.col(c).norm(), 1e-9);
-    EXPECT_LT((analytic.col(c) - numeric.col(c)).norm() / scale, 5e-3)
-        << "column " << c << " (rotation at " << layout.rotation << ", identity at "
-        << layout.identity << ", expression at " << layout.expression << ")";
-  }
 }
 
 TEST_F(DepthFitEnergyTest, JacobianMatchesFiniteDifferences) {
@@ -128,7 +96,7 @@ TEST_F(DepthFitEnergyTest, JacobianMatchesFiniteDifferences) {
   energy.EvaluateResiduals(state, terms, &residuals, &jacobian);
   EXPECT_EQ(jacobian.cols(), 7 + model_->num_identity() + model_->num_expression());
   const Eigen::MatrixXd numeric =
-      NumericJacobian(energy, terms, state, FiniteDifferenceSteps(energy.layout()));
+      CentralDifferenceJacobian(energy, terms, state, FiniteDifferenceSteps(energy.layout()));
   ExpectSameColumns(jacobian, numeric, energy.layout());
 }
 
@@ -145,19 +113,7 @@ TEST_F(DepthFitEnergyTest, NormalEquationsMatchTheDenseJacobianWithoutRobustLoss
   FitTerms terms = MakeTerms(&energy, TrueState(), &state, 3);
   const HeadState previous = TrueState();
   terms.previous = &previous;
-  Eigen::VectorXd r;
-  Eigen::MatrixXd j;
-  energy.EvaluateResiduals(state, terms, &r, &j);
-  NormalEquations equations;
-  energy.Linearize(state, terms, &equations);
-  const Eigen::MatrixXd jtj = j.transpose() * j;
-  const Eigen::VectorXd jtr = j.transpose() * r;
-  EXPECT_NEAR(equations.cost, 0.5 * r.squaredNorm(), 1e-6 * equations.cost);
-  EXPECT_NEAR(energy.Cost(state, terms), equations.cost, 1e-6 * equations.cost);
-  // Float accumulation of the rows: relative to the largest entry.
-  EXPECT_LT((equations.hessian - jtj).cwiseAbs().maxCoeff(), 1e-5 * jtj.cwiseAbs().maxCoeff());
-  EXPECT_LT((equations.gradient - jtr).cwiseAbs().maxCoeff(), 1e-5 * jtr.cwiseAbs().maxCoeff());
-  EXPECT_TRUE(equations.hessian.isApprox(equations.hessian.transpose()));
+  testing::ExpectNormalEquationsMatchDenseJacobian(energy, state, terms);
 }
 
 TEST_F(DepthFitEnergyTest, RobustGradientIsTheDerivativeOfTheCost) {
