@@ -4,7 +4,7 @@ find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
-find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs videoio)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 find_package(ZLIB REQUIRED)
@@ -21,4 +21,4 @@ endif()
 # What the layers link privately; the static library carries them to its users.
 set(HEADTRACK_PRIVATE_DEPS
   OpenMP::OpenMP_CXX nlohmann_json::nlohmann_json PkgConfig::LIBZIP ZLIB::ZLIB
-  opencv_core opencv_imgproc opencv_imgcodecs dlib::dlib Ceres::ceres)
+  opencv_core opencv_imgproc opencv_imgcodecs opencv_videoio dlib::dlib Ceres::ceres)
