@@ -550,8 +550,10 @@ double DepthFitEnergy::Cost(const HeadState& state, const FitTerms& terms) const
   const double inv_sigma2 = 1.0 / (o.sigma_m * o.sigma_m);
   const double c = o.loss_threshold;
   const int n = static_cast<int>(terms.correspondences.size());
-  double data = 0.0;
-#pragma omp parallel for reduction(+ : data) num_threads(o.num_threads > 0 ? o.num_threads : omp_get_max_threads()) schedule(static)
+  // Terms computed in parallel, summed in order: equal inputs give equal costs whatever the
+  // threads.
+  std::vector<double> terms_of_pairs(n);
+#pragma omp parallel for num_threads(o.num_threads > 0 ? o.num_threads : omp_get_max_threads()) schedule(static)
   for (int k = 0; k < n; ++k) {
     const Correspondence& corr = terms.correspondences[k];
     const Eigen::Vector3d d =
@@ -564,8 +566,10 @@ double DepthFitEnergy::Cost(const HeadState& state, const FitTerms& terms) const
     if (o.point_to_point_weight > 0) {
       value += o.point_to_point_weight * EvaluateLoss(o.loss, c, d.squaredNorm() * inv_sigma2).rho;
     }
-    data += 0.5 * corr.weight * value;
+    terms_of_pairs[k] = 0.5 * corr.weight * value;
   }
+  double data = 0.0;
+  for (double value : terms_of_pairs) data += value;
   double landmarks = 0.0;
   const double inv_landmark_sigma2 = 1.0 / (o.landmark_sigma_m * o.landmark_sigma_m);
   for (const LandmarkTarget& l : terms.landmarks) {
@@ -707,11 +711,16 @@ void DepthFitEnergy::Linearize(const HeadState& state, const FitTerms& terms,
       }
     }
     flush();
-#pragma omp critical
-    {
-      hessian += local_h;
-      gradient += local_g;
-      cost += local_cost;
+    // Summed in thread order, so that equal inputs give equal sums (a resumed run repeats an
+    // uninterrupted one exactly).
+#pragma omp for ordered schedule(static, 1)
+    for (int thread = 0; thread < omp_get_num_threads(); ++thread) {
+#pragma omp ordered
+      {
+        hessian += local_h;
+        gradient += local_g;
+        cost += local_cost;
+      }
     }
   }
 
