@@ -60,6 +60,25 @@ struct TrackerOptions {
   void Check() const;  // CheckError naming the bad option
 };
 
+// What the tracker carries from one frame to the next. A run that saves it after every frame
+// can stop and resume with Restore exactly where it was.
+struct TrackerMemory {
+  bool tracking = false;         // the last frame was tracked
+  HeadState state;               // the last tracked state (the identity estimate in any case)
+  HeadState previous;            // the temporal terms' previous frame
+  bool has_previous = false;
+  int identity_frames_done = 0;  // frames of the identity phase so far
+  bool identity_fixed = false;
+};
+
+// A frame as the tracker fits it: preprocessed at the tracking resolution (or at full
+// resolution for sparse depth), with the camera of that resolution.
+struct TrackingScan {
+  PreprocessedDepth depth;
+  PinholeCamera camera;
+  bool sparse = false;  // full resolution, every pixel paired
+};
+
 enum class TrackStatus { kTracked, kLost };
 const char* TrackStatusName(TrackStatus status);
 
@@ -97,6 +116,13 @@ class Tracker {
   bool identity_fixed() const;
   // Sets a known identity and fixes it.
   void SetIdentity(const Eigen::VectorXf& identity);
+
+  TrackerMemory memory() const;
+  void Restore(const TrackerMemory& memory);
+
+  // Preprocesses a frame as Track does: cropped around the head at `cam_from_head` (its fitted
+  // regions' center), or not cropped when null. depth: as for Track.
+  TrackingScan PrepareScan(const DepthImage& depth, const SimilarityTransform* cam_from_head) const;
 
  private:
   struct Impl;

@@ -15,6 +15,7 @@ void AddEvalCommand(CLI::App& app);
 void AddTrackCommand(CLI::App& app);
 void AddOverlayCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app);
+void AddDemoCommand(CLI::App& app);
 
 // Refuses to replace an existing file unless the user asked for it (--overwrite).
 void CheckOutputPath(const std::filesystem::path& path, bool overwrite);

@@ -92,11 +92,40 @@ TEST_F(EvalCliTest, TruthAgainstItsNoiselessDepthPrintsAndWritesExactMetrics) {
   EXPECT_EQ(json["vertex_error_mean_mm"].get<double>(), 0.0);
   EXPECT_EQ(json["vertex_error_median_mm"].get<double>(), 0.0);
   EXPECT_EQ(json["vertex_error_p95_mm"].get<double>(), 0.0);
+  // Meshes without identity.json: no identity error.
+  EXPECT_FALSE(json.contains("identity_error_mean_mm"));
+  EXPECT_EQ(result.output.find("neutral identity"), std::string::npos) << result.output;
 
   std::istringstream csv(ReadText(csv_path));
   int lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
   EXPECT_EQ(lines, 3);  // header and two frames
+}
+
+TEST_F(EvalCliTest, IdentityJsonBesideTheMeshesGivesTheNeutralIdentityError) {
+  // An offline result: the true meshes and the true identity.
+  fs::copy(Out(), Path("offline"), fs::copy_options::recursive);
+  std::ifstream truth(Seq() + "/gt/frames.jsonl");
+  std::string first_line;
+  std::getline(truth, first_line);
+  const nlohmann::json identity = nlohmann::json::parse(first_line)["identity"];
+  std::ofstream(Path("offline/identity.json")) << nlohmann::json{{"identity", identity}}.dump();
+
+  const std::string json_path = Path("summary.json");
+  const RunResult result = RunHeadtrack("eval --seq " + Seq() + " --result " + Path("offline") +
+                                        " --region face --json " + json_path);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("neutral identity vs truth (face, 9409 vertices): mean 0.000, "
+                               "median 0.000, max 0.000 mm"),
+            std::string::npos)
+      << result.output;
+  const nlohmann::json json = nlohmann::json::parse(ReadText(json_path));
+  for (const char* key :
+       {"identity_error_mean_mm", "identity_error_median_mm", "identity_error_max_mm"}) {
+    ASSERT_TRUE(json.contains(key)) << key;
+    EXPECT_EQ(json[key].get<double>(), 0.0) << key;
+  }
+  EXPECT_EQ(json["identity_error_vertices"], 9409);
 }
 
 TEST_F(EvalCliTest, EveryMotionKindWritesASequenceThatEvalReads) {

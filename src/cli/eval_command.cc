@@ -98,6 +98,13 @@ void PrintTable(const SequenceEvaluation& evaluation, const EvalCommandOptions& 
   if (static_cast<int>(evaluation.frames.size()) > kMaxTableFrames) {
     std::printf("(per-frame values: --csv FILE)\n");
   }
+  if (evaluation.identity_error_vertices > 0) {
+    std::printf("neutral identity vs truth (%s, %d vertices): mean %.3f, median %.3f, max %.3f "
+                "mm\n",
+                evaluation.region.empty() ? "whole mesh" : evaluation.region.c_str(),
+                evaluation.identity_error_vertices, evaluation.identity_error_mean_mm,
+                evaluation.identity_error_median_mm, evaluation.identity_error_max_mm);
+  }
   int listed = 0;
   for (const FrameEvaluation& frame : evaluation.frames) {
     if (frame.evaluated) continue;
@@ -159,11 +166,12 @@ void AddEvalCommand(CLI::App& app) {
   command
       ->add_option("--result", options->result,
                    "Tracking result: meshes/NNNNN.ply (camera frame) or frames.jsonl + "
-                   "identity.json")
+                   "identity.json; with identity.json, also the neutral identity error")
       ->required();
   command->add_option("--model", options->model,
-                      "Head model (for a result of parameters, and --region); default: "
-                      "$HEADTRACK_MODEL or the ICT-FaceKit model in the shared data");
+                      "Head model (for a result of parameters, --region and the identity "
+                      "error); default: $HEADTRACK_MODEL or the ICT-FaceKit model in the shared "
+                      "data");
   command->add_option("--region", options->region,
                       "Only scan points nearest to this region of the model (e.g. face), and "
                       "vertex errors over its vertices; needs meshes of the model");

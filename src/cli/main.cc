@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   headtrack::cli::AddTrackCommand(app);
   headtrack::cli::AddOverlayCommand(app);
   headtrack::cli::AddBenchCommand(app);
+  headtrack::cli::AddDemoCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

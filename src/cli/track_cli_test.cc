@@ -2,9 +2,14 @@
 // never replaces an earlier result unless asked, and refuses bad options.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +45,27 @@ class TrackCliTest : public ::testing::Test {
 fs::path* TrackCliTest::folder_ = nullptr;
 RunResult* TrackCliTest::synth_ = nullptr;
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// arkit.csv: the Live Link Face header (63 columns) and one row of 63 fields per frame.
+void ExpectArkitCsv(const std::string& path, int frames) {
+  std::ifstream csv(path);
+  std::string line;
+  int rows = 0;
+  for (; std::getline(csv, line); ++rows) {
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 62) << "line " << rows + 1;
+    if (rows == 0) {
+      EXPECT_EQ(line.rfind("Timecode,BlendShapeCount,EyeBlinkLeft,", 0), 0u) << line;
+    }
+  }
+  EXPECT_EQ(rows, frames + 1);
+}
+
 TEST_F(TrackCliTest, WritesAResultThatEvalReads) {
   const RunResult track =
       RunHeadtrack("-q track " + Path("seq") + " -o " + Path("out") + " --online --save-meshes");
@@ -60,6 +86,9 @@ TEST_F(TrackCliTest, WritesAResultThatEvalReads) {
   EXPECT_EQ(summary["tracked"], 4);
   EXPECT_GT(summary["frames_per_second"].get<double>(), 0.0);
   EXPECT_TRUE(fs::exists(Path("out/meshes/00003.ply")));
+  ExpectArkitCsv(Path("out/arkit.csv"), 4);
+  EXPECT_TRUE(fs::exists(Path("out/overlay.mp4")));
+  EXPECT_TRUE(fs::exists(Path("out/report.html")));
 
   const RunResult eval = RunHeadtrack("-q eval --seq " + Path("seq") + " --result " +
                                       Path("out") + " --region face --json " + Path("eval.json"));
@@ -76,6 +105,62 @@ TEST_F(TrackCliTest, WritesAResultThatEvalReads) {
   ASSERT_EQ(replaced.exit_code, 0) << replaced.output;
   EXPECT_NE(replaced.output.find("tracked 2 of 2 frames"), std::string::npos) << replaced.output;
   EXPECT_FALSE(fs::exists(Path("out/meshes/00003.ply")));  // the earlier run's meshes are gone
+}
+
+TEST_F(TrackCliTest, OfflineWritesEveryOutput) {
+  const RunResult track = RunHeadtrack("-q track " + Path("seq") + " -o " + Path("offline") +
+                                       " --keyframes 2 --joint-rounds 1 --png");
+  ASSERT_EQ(track.exit_code, 0) << track.output;
+  for (const char* name : {"frames.jsonl", "identity.json", "summary.json", "params.npz",
+                           "neutral.obj", "online/frames.jsonl", "online/identity.json",
+                           "arkit.csv", "overlay.mp4", "report.html", "overlay/00003.png"}) {
+    EXPECT_TRUE(fs::exists(Path("offline/") + name)) << name;
+  }
+  EXPECT_FALSE(fs::exists(Path("offline/checkpoint.jsonl")));
+  ExpectArkitCsv(Path("offline/arkit.csv"), 4);
+  const auto summary = nlohmann::json::parse(std::ifstream(Path("offline/summary.json")));
+  EXPECT_EQ(summary["offline"]["tracked"], 4);
+  EXPECT_EQ(summary["offline"]["keyframes"].size(), 2u);
+  EXPECT_GT(summary["offline"]["joint_cost_before"].get<double>(), 0.0);
+  const std::string report = ReadText(Path("offline/report.html"));
+  EXPECT_NE(report.find("<svg"), std::string::npos);
+  EXPECT_NE(report.find("overlay.mp4"), std::string::npos);
+}
+
+// Killed while it works (in the expression phase, then in the joint refinement), a run resumed
+// with --resume writes the same frames.jsonl as an uninterrupted run.
+TEST_F(TrackCliTest, ResumeAfterAKillGivesTheSameFrames) {
+  const std::string options = " --keyframes 3 --joint-rounds 2 --no-report --threads 1";
+  const RunResult full = RunHeadtrack("-q track " + Path("seq") + " -o " + Path("full") + options);
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  for (const std::string kind : {"expression", "joint"}) {
+    const std::string out = Path("killed_" + kind);
+    const std::string pid_file = Path("pid_" + kind);
+    ASSERT_EQ(std::system((std::string(HEADTRACK_BINARY) + " -q track " + Path("seq") + " -o " +
+                           out + options + " > /dev/null 2>&1 & echo $! > " + pid_file)
+                              .c_str()),
+              0);
+    const pid_t pid = std::stoi(ReadText(pid_file));
+    // Kill as soon as the checkpoint holds a record of that phase.
+    const std::string record = "{\"kind\":\"" + kind + "\"";
+    bool seen = false;
+    for (int wait = 0; wait < 6000 && !seen; ++wait) {
+      seen = ReadText(out + "/checkpoint.jsonl").find(record) != std::string::npos;
+      if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(seen) << kind;
+    kill(pid, SIGKILL);
+    for (int wait = 0; wait < 500 && kill(pid, 0) == 0; ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_FALSE(fs::exists(out + "/frames.jsonl")) << kind << ": the run finished before the kill";
+
+    const RunResult resumed = RunHeadtrack("-q track " + Path("seq") + " -o " + out + options +
+                                           " --resume");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_NE(resumed.output.find("resumed after 4 frames"), std::string::npos) << resumed.output;
+    EXPECT_TRUE(ReadText(out + "/frames.jsonl") == ReadText(Path("full/frames.jsonl"))) << kind;
+  }
 }
 
 TEST_F(TrackCliTest, BadArgumentsAreRefused) {

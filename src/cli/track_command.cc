@@ -18,6 +18,13 @@ struct TrackCommandOptions {
   std::string model;
   std::string frames;
   bool online = false;
+  bool resume = false;
+  bool no_report = false;
+  bool no_video = false;
+  bool png = false;
+  double fps = 30.0;
+  int keyframes = OfflineOptions().keyframes;
+  int joint_rounds = OfflineOptions().joint_rounds;
   bool save_meshes = false;
   bool overwrite = false;
   int threads = 1;
@@ -67,11 +74,15 @@ void RunTrack(const TrackCommandOptions& command) {
   options.tracker.fit.max_iterations = command.iterations;
   options.tracker.fit.energy.pixel_stride = command.stride;
   options.tracker.identity_frames = command.identity_frames;
-  if (!command.online) {
-    std::fprintf(stderr,
-                 "headtrack track: offline reconstruction is not available yet; tracking online "
-                 "(pass --online to silence this note)\n");
-  }
+  options.offline = !command.online;
+  options.resume = command.resume;
+  options.report = !command.no_report;
+  options.video = !command.no_video;
+  options.png_frames = command.png;
+  options.frames_per_second = command.fps;
+  options.offline_options.num_threads = command.threads;
+  options.offline_options.keyframes = command.keyframes;
+  options.offline_options.joint_rounds = command.joint_rounds;
   const HeadModel model = HeadModel::Load(ResolveModelPath(command.model));
   const SequenceTrackingSummary summary = TrackSequence(model, options);
   const double ms = summary.frames > 0 ? 1000.0 * summary.seconds / summary.frames : 0.0;
@@ -85,8 +96,33 @@ void RunTrack(const TrackCommandOptions& command) {
               stage_ms(summary.seconds_preprocess), stage_ms(summary.seconds_initialize),
               stage_ms(summary.seconds_render), stage_ms(summary.seconds_associate),
               stage_ms(summary.seconds_assemble), stage_ms(summary.seconds_solve));
-  std::printf("wrote %s/{frames.jsonl, identity.json, summary.json%s}\n", command.output.c_str(),
-              command.save_meshes ? ", meshes/" : "");
+  if (!summary.report.written.empty()) {
+    std::printf("wrote %s/arkit.csv", command.output.c_str());
+    for (const auto& path : summary.report.written) std::printf(", %s", path.filename().c_str());
+    if (!summary.report.video_codec.empty()) {
+      std::printf(" (video: %d frames, %s)", summary.report.video_frames,
+                  summary.report.video_codec.c_str());
+    }
+    std::printf("\n");
+  }
+  if (summary.resumed) {
+    std::printf("resumed after %d frames of the online pass\n", summary.resumed_frames);
+  }
+  if (summary.offline) {
+    std::printf("offline: %d frames tracked; keyframes %zu; identity phase cost %.4g -> %.4g; "
+                "joint refinement cost %.4g -> %.4g; %.1f s (identity %.1f, expression %.1f, "
+                "joint %.1f)\n",
+                summary.offline_tracked, summary.keyframes.size(), summary.identity_cost_before,
+                summary.identity_cost_after, summary.joint_cost_before, summary.joint_cost_after,
+                summary.seconds_offline, summary.seconds_identity, summary.seconds_expression,
+                summary.seconds_joint);
+    std::printf("wrote %s/{frames.jsonl, identity.json, summary.json, params.npz, neutral.obj, "
+                "online/%s}\n",
+                command.output.c_str(), command.save_meshes ? ", meshes/" : "");
+  } else {
+    std::printf("wrote %s/{frames.jsonl, identity.json, summary.json%s}\n",
+                command.output.c_str(), command.save_meshes ? ", meshes/" : "");
+  }
 }
 
 }  // namespace
@@ -94,7 +130,7 @@ void RunTrack(const TrackCommandOptions& command) {
 void AddTrackCommand(CLI::App& app) {
   auto options = std::make_shared<TrackCommandOptions>();
   CLI::App* command = app.add_subcommand(
-      "track", "Track the head model through a depth sequence (projective ICP, Gauss-Newton)");
+      "track", "Track the head model through a depth sequence: offline reconstruction (default) or online tracking");
   command->add_option("sequence", options->sequence, "Sequence folder (calibration.json, depth/)")
       ->required();
   command->add_option("-o,--output", options->output, "Output folder")->required();
@@ -102,8 +138,27 @@ void AddTrackCommand(CLI::App& app) {
                       "Head model; default: $HEADTRACK_MODEL or the ICT-FaceKit model in the "
                       "shared data");
   command->add_flag("--online", options->online,
-                    "Online tracking: identity from the first frames, then a few iterations per "
-                    "frame warm-started from the previous one");
+                    "Online tracking only: identity from the first frames, then a few "
+                    "iterations per frame warm-started from the previous one (default: offline "
+                    "reconstruction after the online pass)");
+  command->add_flag("--resume", options->resume,
+                    "Continue an interrupted run in OUT from its checkpoint (same options)");
+  command->add_option("--keyframes", options->keyframes,
+                      "Offline: keyframes of the identity phase")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  command->add_option("--joint-rounds", options->joint_rounds,
+                      "Offline: association rounds of the joint refinement")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  command->add_flag("--no-report", options->no_report,
+                    "Write only the result files: no arkit.csv, overlay.mp4 or report.html");
+  command->add_flag("--no-video", options->no_video, "No overlay.mp4");
+  command->add_flag("--png", options->png, "Also write the overlay of every frame to OUT/overlay/");
+  command->add_option("--fps", options->fps,
+                      "Frames per second of the recording (arkit.csv timecodes, the video)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   command->add_option("--frames", options->frames, "Frame numbers A:B (inclusive; A: or :B)");
   command->add_flag("--save-meshes", options->save_meshes,
                     "Write OUT/meshes/NNNNN.ply (camera coordinates)");

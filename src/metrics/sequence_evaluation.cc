@@ -35,6 +35,7 @@ struct FrameRecord {
   std::optional<SimilarityTransform> cam_from_head;
   bool has_expression = false;
   std::vector<std::pair<std::string, float>> expression;  // in the file's order
+  std::optional<std::vector<float>> identity;              // as the file has it
 };
 
 std::string Where(int line, int frame) {
@@ -141,11 +142,35 @@ std::map<int, FrameRecord> ReadFramesJsonl(const fs::path& path) {
             name, static_cast<float>(ReadFiniteNumber(value, source, where, "expression")));
       }
     }
+    if (const auto identity = json.find("identity"); identity != json.end()) {
+      if (!identity->is_array()) {
+        HT_THROW_INPUT(source, where << ": \"identity\" must be an array of coefficients");
+      }
+      record.identity.emplace();
+      for (const Json& value : *identity) {
+        record.identity->push_back(
+            static_cast<float>(ReadFiniteNumber(value, source, where, "identity")));
+      }
+    }
     if (!records.emplace(frame, std::move(record)).second) {
       HT_THROW_INPUT(source, where << ": frame " << frame << " appears twice");
     }
   }
   return records;
+}
+
+// `values` zero-padded to the model's num_identity coefficients; InputError(source) naming
+// `where` when there are more.
+Eigen::VectorXf PaddedIdentity(const std::vector<float>& values, int num_identity,
+                               const std::string& source, const std::string& where) {
+  if (static_cast<int>(values.size()) > num_identity) {
+    HT_THROW_INPUT(source, where << "\"identity\" has " << values.size()
+                                 << " coefficients, the model " << num_identity);
+  }
+  Eigen::VectorXf identity = Eigen::VectorXf::Zero(num_identity);
+  identity.head(static_cast<Eigen::Index>(values.size())) =
+      Eigen::Map<const Eigen::VectorXf>(values.data(), static_cast<Eigen::Index>(values.size()));
+  return identity;
 }
 
 Eigen::VectorXf ReadIdentity(const fs::path& path, int num_identity) {
@@ -156,17 +181,11 @@ Eigen::VectorXf ReadIdentity(const fs::path& path, int num_identity) {
       !json["identity"].is_array()) {
     HT_THROW_INPUT(source, "expected a JSON object with \"identity\": [coefficients]");
   }
-  const Json& values = json["identity"];
-  if (static_cast<int>(values.size()) > num_identity) {
-    HT_THROW_INPUT(source, "\"identity\" has " << values.size() << " coefficients, the model "
-                                               << num_identity);
+  std::vector<float> values;
+  for (const Json& value : json["identity"]) {
+    values.push_back(static_cast<float>(ReadFiniteNumber(value, source, "identity", "identity")));
   }
-  Eigen::VectorXf identity = Eigen::VectorXf::Zero(num_identity);
-  for (size_t i = 0; i < values.size(); ++i) {
-    identity(static_cast<Eigen::Index>(i)) =
-        static_cast<float>(ReadFiniteNumber(values[i], source, "identity", "identity"));
-  }
-  return identity;
+  return PaddedIdentity(values, num_identity, source, "");
 }
 
 // Frame number -> mesh file in `folder` (NNNNN.ply or NNNNNN.ply).
@@ -221,6 +240,41 @@ double Quantile(const std::vector<double>& sorted, double q) {
   return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
 }
 
+// Distances between corresponding vertices, millimetres; NaN when there are none.
+struct VertexDistances {
+  int count = 0;
+  double mean_mm = kNoValue;
+  double median_mm = kNoValue;
+  double p95_mm = kNoValue;
+  double max_mm = kNoValue;
+};
+
+// |a_v - b_v| over `vertices` (all when empty). a, b: V x 3, one frame, metres.
+VertexDistances ComputeVertexDistances(const Points3f& a, const Points3f& b,
+                                       const std::vector<int>& vertices) {
+  HT_CHECK(a.rows() == b.rows(), a.rows() << " and " << b.rows() << " vertices");
+  std::vector<double> errors;
+  const auto add = [&](int v) {
+    errors.push_back(1000.0 * (a.row(v) - b.row(v)).cast<double>().norm());
+  };
+  if (vertices.empty()) {
+    for (int v = 0; v < a.rows(); ++v) add(v);
+  } else {
+    for (const int v : vertices) add(v);
+  }
+  VertexDistances distances;
+  if (errors.empty()) return distances;
+  std::sort(errors.begin(), errors.end());
+  double sum = 0.0;
+  for (const double error : errors) sum += error;
+  distances.count = static_cast<int>(errors.size());
+  distances.mean_mm = sum / errors.size();
+  distances.median_mm = Quantile(errors, 0.5);
+  distances.p95_mm = Quantile(errors, 0.95);
+  distances.max_mm = errors.back();
+  return distances;
+}
+
 // Distances (mm) between the vertices of `mesh` and `truth` listed in `vertices` (all when
 // empty) into frame's vertex_error_* fields; returns how many. Throws InputError(source) when
 // the topologies differ.
@@ -238,24 +292,13 @@ int ComputeVertexErrors(const TriangleMesh& mesh, const std::string& source,
                                   << ": per-vertex errors need the same topology (turn them off "
                                      "to compare other meshes: --no-vertex-error)");
   }
-  std::vector<double> errors;
-  const auto add = [&](int v) {
-    errors.push_back(1000.0 * (mesh.vertices.row(v) - truth.vertices.row(v)).cast<double>().norm());
-  };
-  if (vertices.empty()) {
-    for (int v = 0; v < mesh.num_vertices(); ++v) add(v);
-  } else {
-    for (const int v : vertices) add(v);
-  }
-  if (errors.empty()) return 0;
-  std::sort(errors.begin(), errors.end());
-  double sum = 0.0;
-  for (const double error : errors) sum += error;
-  frame->vertex_error_mean_mm = sum / errors.size();
-  frame->vertex_error_median_mm = Quantile(errors, 0.5);
-  frame->vertex_error_p95_mm = Quantile(errors, 0.95);
-  frame->vertex_error_max_mm = errors.back();
-  return static_cast<int>(errors.size());
+  const VertexDistances distances =
+      ComputeVertexDistances(mesh.vertices, truth.vertices, vertices);
+  frame->vertex_error_mean_mm = distances.mean_mm;
+  frame->vertex_error_median_mm = distances.median_mm;
+  frame->vertex_error_p95_mm = distances.p95_mm;
+  frame->vertex_error_max_mm = distances.max_mm;
+  return distances.count;
 }
 
 double MeanOf(const std::vector<FrameEvaluation>& frames, double FrameEvaluation::*field) {
@@ -483,6 +526,56 @@ double ExpressionError(const FrameRecord& result, const FrameRecord& truth,
   return shared > 0 ? total / shared : kNoValue;
 }
 
+// The neutral identity error into evaluation->identity_error_*, when OUT/identity.json exists
+// and `truth_records` (of truth_path) have an identity; loads the model when context has none.
+void ComputeIdentityError(const SequenceEvaluationOptions& options, const ModelContext& context,
+                          const std::map<int, FrameRecord>& truth_records,
+                          const fs::path& truth_path, SequenceEvaluation* evaluation) {
+  const fs::path result_path = options.result / "identity.json";
+  std::error_code error;
+  if (!fs::is_regular_file(result_path, error)) return;
+  const std::pair<const int, FrameRecord>* first = nullptr;
+  std::vector<int> disagreeing;
+  for (const auto& entry : truth_records) {
+    if (!entry.second.identity) continue;
+    if (first == nullptr) {
+      first = &entry;
+    } else if (*entry.second.identity != *first->second.identity) {
+      disagreeing.push_back(entry.first);
+    }
+  }
+  if (first == nullptr) return;
+  const auto& [truth_frame, truth_record] = *first;
+  if (!disagreeing.empty()) {
+    evaluation->warnings.push_back(
+        std::to_string(disagreeing.size()) + " frame(s) of " + truth_path.string() +
+        " have another \"identity\" than frame " + std::to_string(truth_frame) + " (first: frame " +
+        std::to_string(disagreeing.front()) + "); the neutral identity error uses frame " +
+        std::to_string(truth_frame) + "'s");
+  }
+
+  std::optional<HeadModel> loaded;
+  const HeadModel& model = context.model != nullptr
+                               ? *context.model
+                               : loaded.emplace(HeadModel::Load(ResolveModelPath(options.model)));
+  if (evaluation->model_name.empty()) evaluation->model_name = model.name();
+  const Eigen::VectorXf truth_identity =
+      PaddedIdentity(*truth_record.identity, model.num_identity(), truth_path.string(),
+                     Where(truth_record.line, truth_frame) + ": ");
+  const Eigen::VectorXf result_identity = ReadIdentity(result_path, model.num_identity());
+  // Head frame, no expression, joints at rest: the neutral head a user of the identity gets.
+  const TriangleMesh truth = model.EvaluateMesh(truth_identity, model.ZeroExpression(), {},
+                                                SimilarityTransform());
+  const TriangleMesh result = model.EvaluateMesh(result_identity, model.ZeroExpression(), {},
+                                                 SimilarityTransform());
+  const VertexDistances distances =
+      ComputeVertexDistances(result.vertices, truth.vertices, context.region_vertices);
+  evaluation->identity_error_vertices = distances.count;
+  evaluation->identity_error_mean_mm = distances.mean_mm;
+  evaluation->identity_error_median_mm = distances.median_mm;
+  evaluation->identity_error_max_mm = distances.max_mm;
+}
+
 }  // namespace
 
 void SequenceEvaluationOptions::Check() const {
@@ -510,6 +603,8 @@ SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
   if (fs::is_regular_file(truth_folder / "frames.jsonl", error)) {
     truth_records = ReadFramesJsonl(truth_folder / "frames.jsonl");
   }
+  ComputeIdentityError(options, context, truth_records, truth_folder / "frames.jsonl",
+                       &evaluation);
   std::vector<double> expression_sums;
   std::vector<int> expression_counts;
   std::vector<std::string> truth_names;  // of the first ground-truth frame with expressions
@@ -681,6 +776,12 @@ std::string SequenceEvaluationJson(const SequenceEvaluation& evaluation,
       per_name[evaluation.expression_names[k]] = evaluation.expression_errors[k];
     }
     json["expression_error"] = std::move(per_name);
+  }
+  if (evaluation.identity_error_vertices > 0) {
+    json["identity_error_mean_mm"] = NumberOrNull(evaluation.identity_error_mean_mm);
+    json["identity_error_median_mm"] = NumberOrNull(evaluation.identity_error_median_mm);
+    json["identity_error_max_mm"] = NumberOrNull(evaluation.identity_error_max_mm);
+    json["identity_error_vertices"] = evaluation.identity_error_vertices;
   }
   nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
   for (const FrameEvaluation& frame : evaluation.frames) {

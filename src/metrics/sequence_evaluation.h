@@ -17,7 +17,10 @@
 // preprocessing), its valid points with their normals; the metrics are ComputeScanMetrics
 // (scan_metrics.h) against the result mesh, restricted to a region of the model's triangles when
 // one is given. With ground truth: |v_result - v_true| over the region's vertices (all vertices
-// without a region), and |w_result - w_true| per expression coefficient both files name.
+// without a region), and |w_result - w_true| per expression coefficient both files name. When
+// OUT/identity.json exists (also beside meshes, as an offline result has it) and
+// gt/frames.jsonl has "identity": the neutral identity error, once per sequence (see
+// SequenceEvaluation::identity_error_mean_mm).
 // A frame is skipped, with the reason, when it has no result, is lost, has no valid depth, keeps
 // no point after preprocessing, or has no scan point nearest to the region. Summary values are
 // means over the evaluated frames: every frame counts once, whatever its number of points (the
@@ -108,6 +111,16 @@ struct SequenceEvaluation {
   std::vector<double> expression_errors;
   double expression_error = kNoValue;
 
+  // The neutral identity error: the model with OUT/identity.json and with the ground truth's
+  // identity (gt/frames.jsonl; the first frame's, with a warning when frames disagree), each
+  // with zero expression and joints at rest, in the head frame (no alignment), compared vertex
+  // by vertex over the region's vertices (all without a region), millimetres. NaN and 0 when
+  // either identity is missing.
+  int identity_error_vertices = 0;
+  double identity_error_mean_mm = kNoValue;
+  double identity_error_median_mm = kNoValue;
+  double identity_error_max_mm = kNoValue;
+
   // Things the user should know that did not stop the evaluation (missing ground-truth files).
   std::vector<std::string> warnings;
   double seconds = 0.0;
@@ -116,8 +129,9 @@ struct SequenceEvaluation {
 // Throws InputError naming the file and the field for unreadable or malformed input: a sequence
 // or result folder that does not exist or holds neither meshes/ nor frames.jsonl, a depth PNG
 // that is not 16-bit or has the wrong size, a malformed frames.jsonl line or identity.json, an
-// unknown region or expression, and a mesh whose topology differs from the model's (with a
-// region) or from the ground truth's (for vertex errors).
+// unknown region or expression, an identity with more coefficients than the model, and a mesh
+// whose topology differs from the model's (with a region) or from the ground truth's (for
+// vertex errors).
 SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options);
 
 // One frame as EvaluateSequence measures it, with what a picture of it needs (overlay_image.h).
@@ -142,7 +156,8 @@ FrameScanEvaluation EvaluateSequenceFrame(const SequenceEvaluationOptions& optio
 
 // The summary as JSON (docs/evaluation.md): frames (evaluated), skipped, sequence_frames, l2_mm,
 // nc, pr_1_5mm, pr_3mm (fractions), with ground truth vertex_error_mean_mm, _median_mm, _p95_mm
-// and expression errors, the skipped frames with their reasons. NaN values are null.
+// and expression errors, identity_error_mean_mm, _median_mm and _max_mm, the skipped frames
+// with their reasons. NaN values are null.
 std::string SequenceEvaluationJson(const SequenceEvaluation& evaluation,
                                    const SequenceEvaluationOptions& options);
 // One line per frame: frame, status, reason, scan_points, points, l2_mm, nc, pr_1_5mm, pr_3mm,

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -82,6 +85,20 @@ class SequenceEvaluationTest : public test_support::ScratchFolderTest {
     std::ofstream(Path("out") / "identity.json") << nlohmann::json{{"identity", identity}}.dump();
   }
 
+  // Applies `edit` to every line of SEQ/gt/frames.jsonl.
+  void EditTruthFrames(const std::function<void(nlohmann::json&)>& edit) {
+    const fs::path path = Path("seq") / "gt" / "frames.jsonl";
+    std::ifstream in(path);
+    std::ostringstream edited;
+    for (std::string line; std::getline(in, line);) {
+      nlohmann::json json = nlohmann::json::parse(line);
+      edit(json);
+      edited << json.dump() << "\n";
+    }
+    in.close();
+    std::ofstream(path) << edited.str();
+  }
+
   SequenceEvaluationOptions Options(const std::string& region = "") const {
     SequenceEvaluationOptions options;
     options.sequence = Path("seq");
@@ -145,6 +162,130 @@ TEST_F(SequenceEvaluationTest, ResultOfParametersMatchesTheTruthAndSkipsLostFram
   EXPECT_EQ(evaluation.num_expression_frames, kFrames - 1);
   EXPECT_EQ(evaluation.expression_error, 0.0);
   EXPECT_EQ(evaluation.expression_names.size(), 53u);
+  EXPECT_EQ(evaluation.identity_error_vertices, 9409);
+  EXPECT_EQ(evaluation.identity_error_max_mm, 0.0);
+}
+
+TEST_F(SequenceEvaluationTest, NeutralIdentityErrorIsTheDisplacementOfTheChangedComponent) {
+  // The result's identity is the truth's with component kComponent larger by kDelta: in a
+  // linear model, vertex v of the neutral head moves by kDelta times rows 3v..3v+2 of that
+  // column of the identity basis.
+  constexpr int kComponent = 1;
+  constexpr float kDelta = 0.8f;
+  const HeadModel model = HeadModel::Load(kModelPath);
+  ASSERT_EQ(model.num_joints(), 0);
+  const auto expected_distances = [&](const std::vector<int>& vertices) {
+    std::vector<double> distances;
+    for (const int v : vertices) {
+      distances.push_back(
+          1000.0 * kDelta *
+          model.identity_basis().block(3 * v, kComponent, 3, 1).cast<double>().norm());
+    }
+    std::sort(distances.begin(), distances.end());
+    return distances;
+  };
+  const auto write_result_identity = [&] {
+    std::ifstream truth(Path("seq") / "gt" / "frames.jsonl");
+    std::string first_line;
+    std::getline(truth, first_line);
+    nlohmann::json identity = nlohmann::json::parse(first_line)["identity"];
+    identity[kComponent] = identity[kComponent].get<float>() + kDelta;
+    std::ofstream(Path("out") / "identity.json") << nlohmann::json{{"identity", identity}}.dump();
+  };
+  const auto expect_errors = [](const SequenceEvaluation& evaluation,
+                                const std::vector<double>& distances) {
+    ASSERT_EQ(evaluation.identity_error_vertices, static_cast<int>(distances.size()));
+    double sum = 0.0;
+    for (const double distance : distances) sum += distance;
+    const size_t n = distances.size();
+    const double median = n % 2 == 1 ? distances[n / 2]
+                                     : (distances[n / 2 - 1] + distances[n / 2]) / 2.0;
+    ASSERT_GT(distances.back(), 1.0) << "the change must move the head measurably";
+    EXPECT_NEAR(evaluation.identity_error_mean_mm, sum / n, 1e-3);
+    EXPECT_NEAR(evaluation.identity_error_median_mm, median, 1e-3);
+    EXPECT_NEAR(evaluation.identity_error_max_mm, distances.back(), 1e-3);
+  };
+
+  // A result of parameters, over the face region's vertices.
+  WriteTruthParameters();
+  write_result_identity();
+  std::vector<int> face;
+  for (int v = 0; v < model.num_vertices(); ++v) {
+    if (model.vertex_regions()[v] == model.RegionIndex("face")) face.push_back(v);
+  }
+  expect_errors(EvaluateSequence(Options("face")), expected_distances(face));
+
+  // An offline result: meshes and identity.json; over all vertices. The model is loaded for
+  // the identity alone.
+  fs::remove_all(Path("out"));
+  fs::create_directories(Path("out"));
+  CopyTruthMeshes();
+  write_result_identity();
+  std::vector<int> all(model.num_vertices());
+  for (int v = 0; v < model.num_vertices(); ++v) all[v] = v;
+  const SequenceEvaluation evaluation = EvaluateSequence(Options());
+  EXPECT_EQ(evaluation.result_kind, "meshes");
+  EXPECT_EQ(evaluation.model_name, model.name());
+  expect_errors(evaluation, expected_distances(all));
+  // The meshes are the truth's: the identity error is independent of the per-frame errors.
+  EXPECT_EQ(evaluation.vertex_error_mean_mm, 0.0);
+  const nlohmann::json json =
+      nlohmann::json::parse(SequenceEvaluationJson(evaluation, Options()));
+  EXPECT_DOUBLE_EQ(json["identity_error_mean_mm"].get<double>(),
+                   evaluation.identity_error_mean_mm);
+  EXPECT_DOUBLE_EQ(json["identity_error_median_mm"].get<double>(),
+                   evaluation.identity_error_median_mm);
+  EXPECT_DOUBLE_EQ(json["identity_error_max_mm"].get<double>(), evaluation.identity_error_max_mm);
+  EXPECT_EQ(json["identity_error_vertices"], model.num_vertices());
+}
+
+TEST_F(SequenceEvaluationTest, NoIdentityErrorWithoutBothIdentities) {
+  // Meshes only: no identity.json, and the model is not needed.
+  CopyTruthMeshes();
+  const SequenceEvaluation meshes = EvaluateSequence(Options());
+  EXPECT_EQ(meshes.num_evaluated, kFrames);
+  EXPECT_EQ(meshes.identity_error_vertices, 0);
+  EXPECT_TRUE(std::isnan(meshes.identity_error_mean_mm));
+  EXPECT_TRUE(std::isnan(meshes.identity_error_median_mm));
+  EXPECT_TRUE(std::isnan(meshes.identity_error_max_mm));
+  EXPECT_TRUE(meshes.model_name.empty());
+  const nlohmann::json json = nlohmann::json::parse(SequenceEvaluationJson(meshes, Options()));
+  EXPECT_FALSE(json.contains("identity_error_mean_mm"));
+
+  // identity.json, but a ground truth without "identity".
+  fs::remove_all(Path("out"));
+  fs::create_directories(Path("out"));
+  WriteTruthParameters();
+  EditTruthFrames([](nlohmann::json& json) { json.erase("identity"); });
+  const SequenceEvaluation parameters = EvaluateSequence(Options());
+  EXPECT_EQ(parameters.num_evaluated, kFrames);
+  EXPECT_EQ(parameters.identity_error_vertices, 0);
+  EXPECT_TRUE(std::isnan(parameters.identity_error_mean_mm));
+}
+
+TEST_F(SequenceEvaluationTest, DisagreeingTruthIdentitiesAreWarnedAboutAndTheFirstIsUsed) {
+  WriteTruthParameters();  // the result has the truth's identity
+  EditTruthFrames([](nlohmann::json& json) {
+    if (json["frame"] == 2) json["identity"][0] = json["identity"][0].get<float>() + 1.0f;
+  });
+  const fs::path truth_path = Path("seq") / "gt" / "frames.jsonl";
+  const SequenceEvaluation evaluation = EvaluateSequence(Options());
+  EXPECT_EQ(evaluation.identity_error_max_mm, 0.0);
+  ASSERT_EQ(evaluation.warnings.size(), 1u);
+  EXPECT_NE(evaluation.warnings[0].find(truth_path.string()), std::string::npos)
+      << evaluation.warnings[0];
+  EXPECT_NE(evaluation.warnings[0].find("(first: frame 2)"), std::string::npos)
+      << evaluation.warnings[0];
+
+  // More coefficients than the model has, and a coefficient that is not a number.
+  const int num_identity = HeadModel::Load(kModelPath).num_identity();
+  EditTruthFrames([&](nlohmann::json& json) {
+    json["identity"] = std::vector<float>(num_identity + 1, 0.0f);
+  });
+  ExpectError([&] { EvaluateSequence(Options()); }, truth_path,
+              {"line 1 (frame 0)", "\"identity\" has"});
+  EditTruthFrames([](nlohmann::json& json) { json["identity"][0] = "big"; });
+  ExpectError([&] { EvaluateSequence(Options()); }, truth_path, {"line 1", "identity"});
 }
 
 TEST_F(SequenceEvaluationTest, ErrorsAgainstAPerturbedResultMatchHandComputedValues) {

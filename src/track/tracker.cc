@@ -82,12 +82,7 @@ struct Tracker::Impl {
   Eigen::Vector3d region_center;  // head frame
   std::unique_ptr<FaceLandmarkDetector> detector;  // loaded with the first color image
 
-  bool tracking = false;
-  HeadState state;
-  HeadState previous;
-  bool has_previous = false;
-  int identity_frames_done = 0;
-  bool identity_fixed = false;
+  TrackerMemory memory;
 
   Mode& ModeFor(bool is_sparse) {
     std::unique_ptr<Mode>& mode = is_sparse ? sparse : dense;
@@ -109,9 +104,9 @@ struct Tracker::Impl {
         camera(camera_in),
         options(options_in),
         tracking_camera(camera_in.Subsampled(options_in.subsample)),
-        region_center(RegionCenter(model_in, options_in.fit.energy.regions)),
-        state(HeadState::Zero(model_in)) {
-    identity_fixed = options.identity_frames == 0;
+        region_center(RegionCenter(model_in, options_in.fit.energy.regions)) {
+    memory.state = HeadState::Zero(model_in);
+    memory.identity_fixed = options.identity_frames == 0;
   }
 };
 
@@ -129,15 +124,55 @@ Tracker& Tracker::operator=(Tracker&&) noexcept = default;
 const HeadModel& Tracker::model() const { return impl_->model; }
 const TrackerOptions& Tracker::options() const { return impl_->options; }
 const PinholeCamera& Tracker::tracking_camera() const { return impl_->tracking_camera; }
-const Eigen::VectorXf& Tracker::identity() const { return impl_->state.identity; }
-bool Tracker::identity_fixed() const { return impl_->identity_fixed; }
+const Eigen::VectorXf& Tracker::identity() const { return impl_->memory.state.identity; }
+bool Tracker::identity_fixed() const { return impl_->memory.identity_fixed; }
 
 void Tracker::SetIdentity(const Eigen::VectorXf& identity) {
   HT_CHECK(identity.size() == impl_->model.num_identity(),
            "SetIdentity: " << identity.size() << " coefficients, the model has "
                            << impl_->model.num_identity());
-  impl_->state.identity = identity;
-  impl_->identity_fixed = true;
+  impl_->memory.state.identity = identity;
+  impl_->memory.identity_fixed = true;
+}
+
+TrackerMemory Tracker::memory() const { return impl_->memory; }
+
+void Tracker::Restore(const TrackerMemory& memory) {
+  const HeadModel& model = impl_->model;
+  for (const HeadState* state : {&memory.state, &memory.previous}) {
+    HT_CHECK(state->identity.size() == model.num_identity() &&
+                 state->expression.size() == model.num_expression() &&
+                 state->joint_rotations.cols() == model.num_joints(),
+             "Tracker::Restore: the memory's states do not match the model");
+  }
+  impl_->memory = memory;
+}
+
+TrackingScan Tracker::PrepareScan(const DepthImage& depth,
+                                  const SimilarityTransform* cam_from_head) const {
+  const Impl& impl = *impl_;
+  HT_CHECK(depth.width == impl.camera.width && depth.height == impl.camera.height,
+           "PrepareScan: depth of " << depth.width << "x" << depth.height << ", the camera is "
+                                    << impl.camera.width << "x" << impl.camera.height);
+  // Sparse frames (DPHM's sparsity study, or a mostly empty view) keep every pixel.
+  long valid_pixels = 0;
+  for (float d : depth.pixels) valid_pixels += std::isfinite(d) && d > 0.0f;
+  TrackingScan scan;
+  scan.sparse = valid_pixels < impl.options.sparse_frame_pixels;
+  const int subsample = scan.sparse ? 1 : impl.options.subsample;
+  scan.camera = impl.camera.Subsampled(subsample);
+  DepthImage low = SubsampleDepth(depth, subsample);
+  for (float& d : low.pixels) {
+    if (!std::isfinite(d)) d = 0.0f;
+  }
+  DepthPreprocessingOptions preprocessing = impl.options.preprocessing;
+  preprocessing.num_threads = impl.options.num_threads;
+  if (cam_from_head != nullptr) {
+    preprocessing.crop_radius_m = impl.options.crop_radius_m;
+    preprocessing.crop_center = *cam_from_head * impl.region_center;
+  }
+  scan.depth = PreprocessDepth(low, scan.camera, preprocessing);
+  return scan;
 }
 
 FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const ColorImage& color) {
@@ -148,42 +183,30 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
                               << impl.camera.width << "x" << impl.camera.height);
   FrameResult result;
   result.frame = frame_number;
-  result.state = impl.state;
+  result.state = impl.memory.state;
 
-  // Preprocess at the tracking resolution, cropped around the last head position. Sparse
-  // frames (DPHM's sparsity study, or a mostly empty view) keep every pixel.
-  long valid_pixels = 0;
-  for (float d : depth.pixels) valid_pixels += std::isfinite(d) && d > 0.0f;
-  Impl::Mode& mode = impl.ModeFor(valid_pixels < impl.options.sparse_frame_pixels);
-  DepthImage low = SubsampleDepth(depth, mode.subsample);
-  for (float& d : low.pixels) {
-    if (!std::isfinite(d)) d = 0.0f;
-  }
-  DepthPreprocessingOptions preprocessing = impl.options.preprocessing;
-  preprocessing.num_threads = impl.options.num_threads;
-  if (impl.tracking) {
-    preprocessing.crop_radius_m = impl.options.crop_radius_m;
-    preprocessing.crop_center = impl.state.cam_from_head * impl.region_center;
-  }
   Stopwatch stage;
-  const PreprocessedDepth scan = PreprocessDepth(low, mode.camera, preprocessing);
+  const TrackingScan prepared =
+      PrepareScan(depth, impl.memory.tracking ? &impl.memory.state.cam_from_head : nullptr);
+  const PreprocessedDepth& scan = prepared.depth;
+  Impl::Mode& mode = impl.ModeFor(prepared.sparse);
   result.seconds_preprocess = stage.seconds();
 
   auto lose = [&](std::string message) {
-    impl.tracking = false;
+    impl.memory.tracking = false;
     result.status = TrackStatus::kLost;
     result.message = std::move(message);
-    result.state = impl.state;
+    result.state = impl.memory.state;
     result.seconds_total = total.seconds();
     return result;
   };
   if (scan.summary.num_points == 0) return lose("no depth in range");
 
   // Initialize when not tracking.
-  if (!impl.tracking) {
+  if (!impl.memory.tracking) {
     stage.Restart();
     result.initialized = true;
-    const IdentityShape shape = impl.model.ShapeIdentity(impl.state.identity);
+    const IdentityShape shape = impl.model.ShapeIdentity(impl.memory.state.identity);
     RigidInitOptions init_options = impl.options.initialization;
     init_options.num_threads = impl.options.num_threads;
     RigidInitSummary init;
@@ -215,23 +238,23 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
       const std::string prefix = "no head found";
       return lose(init.message.rfind(prefix, 0) == 0 ? init.message : prefix + ": " + init.message);
     }
-    impl.state.cam_from_head = init.cam_from_head;
+    impl.memory.state.cam_from_head = init.cam_from_head;
     // The initializer's identity estimate is a better start than zero while the identity is
     // still being fitted.
-    if (!impl.identity_fixed && init.identity.size() == impl.state.identity.size()) {
-      impl.state.identity = init.identity;
+    if (!impl.memory.identity_fixed && init.identity.size() == impl.memory.state.identity.size()) {
+      impl.memory.state.identity = init.identity;
     }
-    impl.state.expression.setZero();
-    impl.state.joint_rotations.setZero();
-    impl.has_previous = false;
+    impl.memory.state.expression.setZero();
+    impl.memory.state.joint_rotations.setZero();
+    impl.memory.has_previous = false;
   }
 
   // Fit.
-  HeadState fitted = impl.state;
-  const bool identity_phase = !impl.identity_fixed;
+  HeadState fitted = impl.memory.state;
+  const bool identity_phase = !impl.memory.identity_fixed;
   FrameFitter& fitter = identity_phase ? mode.identity_fitter : mode.fitter;
   result.fit = fitter.Fit(scan.cloud, mode.camera, {},
-                          impl.has_previous ? &impl.previous : nullptr, &fitted);
+                          impl.memory.has_previous ? &impl.memory.previous : nullptr, &fitted);
   result.identity_phase = identity_phase;
   const AssociationStats& association = result.fit.association;
   result.rms_m = association.rms_point_to_plane_m;
@@ -248,12 +271,12 @@ FrameResult Tracker::Track(int frame_number, const DepthImage& depth, const Colo
                 std::to_string(static_cast<int>(100 * result.coverage)) + " %)");
   }
 
-  impl.state = fitted;
-  impl.previous = fitted;
-  impl.has_previous = true;
-  impl.tracking = true;
-  if (identity_phase && ++impl.identity_frames_done >= impl.options.identity_frames) {
-    impl.identity_fixed = true;
+  impl.memory.state = fitted;
+  impl.memory.previous = fitted;
+  impl.memory.has_previous = true;
+  impl.memory.tracking = true;
+  if (identity_phase && ++impl.memory.identity_frames_done >= impl.options.identity_frames) {
+    impl.memory.identity_fixed = true;
   }
   result.status = TrackStatus::kTracked;
   result.state = fitted;

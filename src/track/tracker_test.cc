@@ -71,6 +71,8 @@ TEST_F(TrackerTest, TracksASimulatedSequenceWithinAMillimetre) {
   options.output = Path("out");
   options.progress = false;
   options.save_meshes = true;
+  options.offline = false;
+  options.report = false;
   const SequenceTrackingSummary summary = TrackSequence(*model_, options);
   EXPECT_EQ(summary.frames, 12);
   EXPECT_EQ(summary.tracked, 12);
