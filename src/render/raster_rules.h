@@ -1,8 +1,9 @@
 // The floating-point arithmetic that the fast rasterizer (rasterizer.cc) and its reference
 // (reference_rasterizer.cc) share, so that their outputs can be compared pixel for pixel: how a
-// vertex is snapped to the subpixel grid, the z-buffer key, and depth and barycentrics at a
-// covered pixel center. Each rasterizer implements the exact integer coverage test (edge
-// functions and the top-left rule) on its own.
+// vertex is snapped to the subpixel grid and the z-buffer key; also depth and barycentrics at a
+// covered pixel center, from exact edge functions (the reference) or from the inverse-depth
+// planes (the fast rasterizer), which agree to float rounding. Each rasterizer implements the
+// exact integer coverage test (edge functions and the top-left rule) on its own.
 #pragma once
 
 #include <cmath>
@@ -45,22 +46,26 @@ inline bool SnapVertex(const PinholeCamera& camera, double z_near,
   return true;
 }
 
-// The z-buffer key of a triangle: its inverse depth sum_i l_i / z_i (1 / metres; larger is
-// nearer; 0 is no surface), where l are the screen-space barycentrics, written as an affine
-// function of the pixel anchored at a pixel near vertex 0, so that a key costs a multiply-add.
+// Per vertex i of a triangle, r_i = l_i / z_i (1 / metres), where l are the screen-space
+// barycentrics, written as affine functions of the pixel anchored at a pixel near vertex 0, so that
+// a value costs a multiply-add. Their sum is the z-buffer key, the inverse depth sum_i l_i / z_i
+// (larger is nearer; 0 is no surface); the depth is 1 / key and the perspective-correct
+// barycentrics are r_i / key. Both rasterizers z-test on Key(); the fast one also resolves depth
+// and barycentrics from the vertex planes, the reference from exact edge functions (SamplePixel).
 struct InverseDepthPlane {
   std::int64_t x_ref = 0, y_ref = 0;  // the anchor pixel
-  double at_ref = 0, per_x = 0, per_y = 0;
+  double at_ref = 0, per_x = 0, per_y = 0;  // the key
+  double vertex_at_ref[3] = {}, vertex_per_x[3] = {}, vertex_per_y[3] = {};  // r_i
 
   // x, y: the snapped vertices (subpixel units), not collinear; inv_z: 1 / z of the vertices.
   static InverseDepthPlane Make(const std::int64_t x[3], const std::int64_t y[3],
                                 const double inv_z[3]) {
     const std::int64_t signed_area = (x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0]);
     const std::int64_t sign = signed_area > 0 ? 1 : -1;
+    const double inv_area = 1.0 / static_cast<double>(sign * signed_area);
     InverseDepthPlane plane;
     plane.x_ref = x[0] >> kSubpixelBits;
     plane.y_ref = y[0] >> kSubpixelBits;
-    double at_ref = 0, per_x = 0, per_y = 0;
     for (int i = 0; i < 3; ++i) {  // edge i, opposite vertex i, as a x + b y + c >= 0 inside
       const int j = (i + 1) % 3;
       const int k = (i + 2) % 3;
@@ -68,14 +73,14 @@ struct InverseDepthPlane {
       const std::int64_t b = sign * (x[k] - x[j]);
       const std::int64_t edge_at_ref =
           a * (plane.x_ref * kSubpixelScale - x[j]) + b * (plane.y_ref * kSubpixelScale - y[j]);
-      at_ref += static_cast<double>(edge_at_ref) * inv_z[i];
-      per_x += static_cast<double>(a * kSubpixelScale) * inv_z[i];
-      per_y += static_cast<double>(b * kSubpixelScale) * inv_z[i];
+      const double scale = inv_z[i] * inv_area;
+      plane.vertex_at_ref[i] = static_cast<double>(edge_at_ref) * scale;
+      plane.vertex_per_x[i] = static_cast<double>(a * kSubpixelScale) * scale;
+      plane.vertex_per_y[i] = static_cast<double>(b * kSubpixelScale) * scale;
     }
-    const double inv_area = 1.0 / static_cast<double>(sign * signed_area);
-    plane.at_ref = at_ref * inv_area;
-    plane.per_x = per_x * inv_area;
-    plane.per_y = per_y * inv_area;
+    plane.at_ref = plane.vertex_at_ref[0] + plane.vertex_at_ref[1] + plane.vertex_at_ref[2];
+    plane.per_x = plane.vertex_per_x[0] + plane.vertex_per_x[1] + plane.vertex_per_x[2];
+    plane.per_y = plane.vertex_per_y[0] + plane.vertex_per_y[1] + plane.vertex_per_y[2];
     return plane;
   }
 

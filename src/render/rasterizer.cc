@@ -2,9 +2,10 @@
 //  1. snap every vertex to the subpixel grid (raster_rules.h);
 //  2. set up every triangle: mask, near plane, culling, integer edge functions, pixel bounds;
 //  3. bin the triangles into bands of kBandHeight rows, in increasing triangle id;
-//  4. per band (one thread each): scan each triangle's bounding box with incrementally updated
-//     edge functions and z-test covered pixels on inverse depth, then resolve depth, barycentrics,
-//     points and normals of the visible triangles, and clear what the last call left elsewhere.
+//  4. per band (one thread each): empty the pixels the last call covered, scan each triangle's
+//     bounding box with incrementally updated edge functions and z-test covered pixels on inverse
+//     depth, then resolve depth, barycentrics, points and normals of the visible triangles from
+//     their inverse-depth planes, and clear the pixels the last call covered and this one does not.
 // Each pixel belongs to one band and sees its triangles in increasing id, so a strict z-test
 // keeps the lower id on ties and the result does not depend on the number of threads.
 #include "headtrack/rasterizer.h"
@@ -27,6 +28,9 @@ using internal::kSubpixelScale;
 namespace {
 
 constexpr int kBandHeight = 16;
+// Triangle id of a pixel that the last call covered and this one has not (yet): its depth is 0,
+// its other buffers still hold the last call's values.
+constexpr std::int32_t kStale = -2;
 
 struct ScreenVertex {
   std::int64_t x, y;  // projection on the subpixel grid
@@ -34,26 +38,28 @@ struct ScreenVertex {
   bool valid;         // false: nearer than z_near, not finite, or projected out of range
 };
 
-// Edge i (opposite vertex i) at subpixel point p: F_i(p) = a_i p.x + b_i p.y + c_i, oriented to be
-// positive inside; a pixel center p is covered when F_i(p) >= min_i for all i, where min_i is 0
-// on top and left edges and 1 on the others (the top-left rule).
+// What the z-test needs of a triangle. Edge i (opposite vertex i) at subpixel point p:
+// F_i(p) = a_i p.x + b_i p.y + c_i, oriented to be positive inside; a pixel center p is covered
+// when F_i(p) >= min_i for all i, where min_i is 0 on top and left edges and 1 on the others (the
+// top-left rule).
 struct TriangleSetup {
   std::int64_t edge_at_origin[3];  // F_i - min_i at the center of pixel (x0, y0)
   std::int64_t step_x[3];          // change of F_i from one pixel to the next in x: a_i * scale
   std::int64_t step_y[3];          // same in y: b_i * scale
-  double inv_z[3];                 // 1 / z of each vertex
-  double area;                     // F_0 + F_1 + F_2, in subpixel units squared
-  internal::InverseDepthPlane plane;  // the z-buffer key
-  Eigen::Vector3f face_normal;     // unit, camera frame (only for flat normals)
+  std::int64_t key_x_ref, key_y_ref;  // the z-buffer key, as in internal::InverseDepthPlane
+  double key_at_ref, key_per_x, key_per_y;
   int x0, x1, y0, y1;              // inclusive pixel bounds of the triangle, clipped to the image
-  std::int8_t edge_min[3];         // min_i
 
-  // Unbiased edge functions F_i at pixel (x, y).
-  void EdgesAt(int x, int y, std::int64_t w[3]) const {
-    for (int i = 0; i < 3; ++i) {
-      w[i] = edge_at_origin[i] + (x - x0) * step_x[i] + (y - y0) * step_y[i] + edge_min[i];
-    }
+  // InverseDepthPlane::RowBase.
+  double RowBase(int y) const {
+    return key_at_ref + key_per_y * static_cast<double>(y - key_y_ref);
   }
+};
+
+// What resolving a visible pixel needs of a triangle.
+struct TriangleShading {
+  internal::InverseDepthPlane plane;
+  Eigen::Vector3f face_normal;  // unit, camera frame (only for flat normals)
 };
 
 enum class TriangleState { kDrawn, kEmpty, kCulled };
@@ -67,9 +73,10 @@ bool HasSize(const Image<T>& image, int width, int height, int channels) {
   return image.width == width && image.height == height && image.channels == channels;
 }
 
-// Sets up triangle v[0], v[1], v[2]; returns kDrawn or why it is not drawn.
+// Sets up triangle v[0], v[1], v[2]; returns kDrawn or why it is not drawn. shading->plane is set
+// when drawn.
 TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int width, int height,
-                            TriangleSetup* setup) {
+                            TriangleSetup* setup, TriangleShading* shading) {
   // Twice the signed area in the image (y down): negative for front faces.
   const std::int64_t area =
       (v[1]->x - v[0]->x) * (v[2]->y - v[0]->y) - (v[1]->y - v[0]->y) * (v[2]->x - v[0]->x);
@@ -93,17 +100,21 @@ TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int 
     const std::int64_t a = -sign * (to.y - from.y);
     const std::int64_t b = sign * (to.x - from.x);
     const bool top_left = b > 0 || (b == 0 && a > 0);
-    setup->edge_min[i] = top_left ? 0 : 1;
     setup->edge_at_origin[i] = a * (x0 * kSubpixelScale - from.x) +
-                               b * (y0 * kSubpixelScale - from.y) - setup->edge_min[i];
+                               b * (y0 * kSubpixelScale - from.y) - (top_left ? 0 : 1);
     setup->step_x[i] = a * kSubpixelScale;
     setup->step_y[i] = b * kSubpixelScale;
-    setup->inv_z[i] = v[i]->inv_z;
   }
-  setup->area = static_cast<double>(sign * area);
   const std::int64_t xs[3] = {v[0]->x, v[1]->x, v[2]->x};
   const std::int64_t ys[3] = {v[0]->y, v[1]->y, v[2]->y};
-  setup->plane = internal::InverseDepthPlane::Make(xs, ys, setup->inv_z);
+  const double inv_z[3] = {v[0]->inv_z, v[1]->inv_z, v[2]->inv_z};
+  const internal::InverseDepthPlane& plane = shading->plane =
+      internal::InverseDepthPlane::Make(xs, ys, inv_z);
+  setup->key_x_ref = plane.x_ref;
+  setup->key_y_ref = plane.y_ref;
+  setup->key_at_ref = plane.at_ref;
+  setup->key_per_x = plane.per_x;
+  setup->key_per_y = plane.per_y;
   setup->x0 = static_cast<int>(x0);
   setup->x1 = static_cast<int>(x1);
   setup->y0 = static_cast<int>(y0);
@@ -111,28 +122,42 @@ TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int 
   return TriangleState::kDrawn;
 }
 
-// Z-tests triangle `id` (set up as t) in rows [y_begin, y_end]. out->depth holds inverse depth.
-// Branch-free over the bounding box: the key is computed everywhere and kept only inside.
-void ZTestTriangle(const TriangleSetup& t, int id, int y_begin, int y_end, Rasterization* out) {
+// Z-tests triangle `id` (set up as t) in rows [y_begin, y_end] of the inverse depth and id images
+// (row-major, `width` pixels a row). The triangle's fields are copied to locals, as the stores to
+// the id image could alias them.
+void ZTestTriangle(const TriangleSetup& t, int id, int y_begin, int y_end, int width,
+                   float* inverse_depth_image, std::int32_t* id_image) {
+  const int x0 = t.x0;
+  const int num_columns = t.x1 - t.x0 + 1;
+  const std::int64_t step_x[3] = {t.step_x[0], t.step_x[1], t.step_x[2]};
+  std::int64_t row_edge[3];
+  for (int i = 0; i < 3; ++i) row_edge[i] = t.edge_at_origin[i] + (y_begin - t.y0) * t.step_y[i];
+  const double key_per_x = t.key_per_x;
+  // x - key_x_ref at x0, exact in double, so that the key below is InverseDepthPlane::Key's.
+  const auto key_dx_at_x0 = static_cast<double>(x0 - t.key_x_ref);
   for (int y = y_begin; y <= y_end; ++y) {
-    std::int64_t e[3];
-    for (int i = 0; i < 3; ++i) e[i] = t.edge_at_origin[i] + (y - t.y0) * t.step_y[i];
-    float* inverse_depth = &out->depth.at(0, y);
-    std::int32_t* ids = &out->triangle_id.at(0, y);
-    const double row_base = t.plane.RowBase(y);
-    for (int x = t.x0; x <= t.x1; ++x) {
-      // All ones inside (every e_i >= 0), else zero, which turns the key into 0 (the farthest).
-      const auto inside = static_cast<std::uint32_t>(~((e[0] | e[1] | e[2]) >> 63));
-      const float key =
-          std::bit_cast<float>(std::bit_cast<std::uint32_t>(t.plane.Key(row_base, x)) & inside);
-      // Strict: the lower id wins a tie.
-      const std::int32_t take = -static_cast<std::int32_t>(key > inverse_depth[x]);
-      inverse_depth[x] = std::max(inverse_depth[x], key);
-      ids[x] ^= (ids[x] ^ id) & take;
-      e[0] += t.step_x[0];
-      e[1] += t.step_x[1];
-      e[2] += t.step_x[2];
+    const std::ptrdiff_t offset = static_cast<std::ptrdiff_t>(y) * width + x0;
+    float* inverse_depth = inverse_depth_image + offset;
+    std::int32_t* ids = id_image + offset;
+    const double row_base = t.RowBase(y);
+    std::int64_t e0 = row_edge[0], e1 = row_edge[1], e2 = row_edge[2];
+    double key_dx = key_dx_at_x0;
+    // Branch-free, as coverage changes every few pixels: the key is computed everywhere and
+    // zeroed (made the farthest) outside.
+    for (int i = 0; i < num_columns; ++i) {
+      const auto inside = static_cast<std::uint32_t>(~((e0 | e1 | e2) >> 63));  // all ones or 0
+      const float key = std::bit_cast<float>(
+          std::bit_cast<std::uint32_t>(static_cast<float>(row_base + key_per_x * key_dx)) & inside);
+      const float old = inverse_depth[i];
+      const std::int32_t take = -static_cast<std::int32_t>(key > old);  // strict: lower id wins
+      inverse_depth[i] = std::max(old, key);
+      ids[i] ^= (ids[i] ^ id) & take;
+      e0 += step_x[0];
+      e1 += step_x[1];
+      e2 += step_x[2];
+      key_dx += 1.0;
     }
+    for (int i = 0; i < 3; ++i) row_edge[i] += t.step_y[i];
   }
 }
 
@@ -155,15 +180,24 @@ struct RowOutput {
 };
 
 // Depth, barycentrics and (if row.points) point and normal of pixel (x, y), covered by
-// triangle id set up as t. Free of data-dependent branches, so that neighbouring pixels overlap.
-void ResolvePixel(const TriangleSetup& t, int id, int x, int y, const Points3f& vertices_in_cam,
+// triangle id shaded by t. Free of data-dependent branches, so that neighbouring pixels overlap.
+void ResolvePixel(const TriangleShading& t, int id, int x, int y, const Points3f& vertices_in_cam,
                   const Triangles& faces, const Points3f* vertex_normals_in_cam,
                   const RowOutput& row) {
-  std::int64_t w[3];
-  t.EdgesAt(x, y, w);
-  const internal::PixelSample sample = internal::SamplePixel(w, t.inv_z, t.area);
-  row.depth[x] = sample.depth;
-  const Eigen::Vector3f& b = sample.barycentrics;
+  // r_i = l_i / z_i; clamped, as a covered pixel center may lie on an edge, where r_i is 0 up to
+  // rounding.
+  const internal::InverseDepthPlane& plane = t.plane;
+  const auto dx = static_cast<double>(x - plane.x_ref);
+  const auto dy = static_cast<double>(y - plane.y_ref);
+  double r[3];
+  for (int i = 0; i < 3; ++i) {
+    r[i] = std::max(
+        0.0, plane.vertex_at_ref[i] + plane.vertex_per_x[i] * dx + plane.vertex_per_y[i] * dy);
+  }
+  const double depth = 1.0 / (r[0] + r[1] + r[2]);
+  row.depth[x] = static_cast<float>(depth);
+  const Eigen::Vector3f b(static_cast<float>(r[0] * depth), static_cast<float>(r[1] * depth),
+                          static_cast<float>(r[2] * depth));
   Eigen::Map<Eigen::Vector3f>(row.barycentrics + 3 * x) = b;
   if (row.points == nullptr) return;
 
@@ -189,6 +223,7 @@ void ResolvePixel(const TriangleSetup& t, int id, int x, int y, const Points3f& 
 struct Rasterizer::Scratch {
   std::vector<ScreenVertex> vertices;  // V
   std::vector<TriangleSetup> setups;   // F
+  std::vector<TriangleShading> shadings;  // F
   std::vector<std::int16_t> first_band, last_band;  // F; first > last when not drawn
   std::vector<int> band_begin;      // bands + 1 offsets into band_triangles
   std::vector<int> band_triangles;  // triangle ids per band, increasing
@@ -240,7 +275,7 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
   const int width = camera.width;
   const int height = camera.height;
   // Fresh buffers hold the empty values; reused ones are cleared below where the last call
-  // wrote.
+  // covered a pixel, which leaves every pixel with a negative id empty in every buffer.
   const int point_channels = options_.compute_points_and_normals ? 3 : 0;
   const auto has_size = [&](const Image<float>& image, int channels) {
     return channels == 0 ? image.empty() : HasSize(image, width, height, channels);
@@ -256,13 +291,20 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
     out->written_begin_.assign(height, 0);
     out->written_end_.assign(height, 0);
   } else if (static_cast<int>(out->written_begin_.size()) != height) {
-    out->written_begin_.assign(height, 0);  // written by someone else: maybe everywhere
-    out->written_end_.assign(height, width);
+    // Written by someone else: maybe everywhere, and maybe not empty where the id is negative.
+    std::fill(out->depth.pixels.begin(), out->depth.pixels.end(), 0.0f);
+    std::fill(out->triangle_id.pixels.begin(), out->triangle_id.pixels.end(), -1);
+    for (Image<float>* image : {&out->barycentrics, &out->points, &out->normals}) {
+      std::fill(image->pixels.begin(), image->pixels.end(), 0.0f);
+    }
+    out->written_begin_.assign(height, 0);
+    out->written_end_.assign(height, 0);
   }
 
   Scratch& s = *scratch_;
   s.vertices.resize(num_vertices);
   s.setups.resize(num_faces);
+  s.shadings.resize(num_faces);
   s.first_band.resize(num_faces);
   s.last_band.resize(num_faces);
   const int num_bands = (height + kBandHeight - 1) / kBandHeight;
@@ -297,7 +339,7 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
       }
       TriangleSetup& setup = s.setups[f];
       const TriangleState state =
-          SetUpTriangle(v, options_.cull_back_faces, width, height, &setup);
+          SetUpTriangle(v, options_.cull_back_faces, width, height, &setup, &s.shadings[f]);
       num_culled += state == TriangleState::kCulled;
       if (state != TriangleState::kDrawn) continue;
       s.first_band[f] = static_cast<std::int16_t>(setup.y0 / kBandHeight);
@@ -307,8 +349,8 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
         const Eigen::RowVector3f normal =
             (vertices_in_cam.row(faces(f, 1)) - v0).cross(vertices_in_cam.row(faces(f, 2)) - v0);
         const float norm = normal.norm();
-        setup.face_normal = norm > 0.0f ? Eigen::Vector3f(normal.transpose() / norm)
-                                        : Eigen::Vector3f::Zero();
+        s.shadings[f].face_normal = norm > 0.0f ? Eigen::Vector3f(normal.transpose() / norm)
+                                                : Eigen::Vector3f::Zero();
       }
     }
 
@@ -343,18 +385,25 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
         span_end = std::max(span_end, s.setups[*f].x1 + 1);
       }
       if (span_begin >= span_end) span_begin = span_end = 0;
+      // Empty depth there for the z-test; pixels with a negative id are empty already.
       for (int y = band_y0; y <= band_y1; ++y) {
-        std::fill_n(&out->depth.at(span_begin, y), span_end - span_begin, 0.0f);
-        std::fill_n(&out->triangle_id.at(span_begin, y), span_end - span_begin, -1);
+        float* depth = &out->depth.at(0, y);
+        std::int32_t* ids = &out->triangle_id.at(0, y);
+        for (int x = span_begin; x < span_end; ++x) {  // branch-free, to vectorize
+          const std::int32_t empty = ids[x] >> 31;  // all ones if empty, else 0
+          depth[x] = std::bit_cast<float>(std::bit_cast<std::int32_t>(depth[x]) & empty);
+          ids[x] = (ids[x] & empty) | (kStale & ~empty);
+        }
       }
 
       // Z-buffer pass on inverse depth: larger is nearer, and 0 (the empty depth) is farthest.
       for (const int* f = triangles_begin; f != triangles_end; ++f) {
         const TriangleSetup& t = s.setups[*f];
-        ZTestTriangle(t, *f, std::max(t.y0, band_y0), std::min(t.y1, band_y1), out);
+        ZTestTriangle(t, *f, std::max(t.y0, band_y0), std::min(t.y1, band_y1), width,
+                      out->depth.pixels.data(), out->triangle_id.pixels.data());
       }
 
-      // Resolve those columns, then clear what the last call left outside them.
+      // Resolve those columns, then empty the pixels outside them that the last call covered.
       for (int y = band_y0; y <= band_y1; ++y) {
         const RowOutput row = {
             &out->depth.at(0, y), &out->barycentrics.at(0, y),
@@ -362,19 +411,24 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
             point_channels > 0 ? &out->normals.at(0, y) : nullptr};
         std::int32_t* ids = &out->triangle_id.at(0, y);
         for (int x = span_begin; x < span_end; ++x) {
-          if (ids[x] < 0) {
-            row.Clear(x);
-          } else {
+          if (ids[x] >= 0) {
             ++num_covered;
-            ResolvePixel(s.setups[ids[x]], ids[x], x, y, vertices_in_cam, faces,
+            ResolvePixel(s.shadings[ids[x]], ids[x], x, y, vertices_in_cam, faces,
                          vertex_normals_in_cam, row);
+          } else if (ids[x] == kStale) {
+            ids[x] = -1;
+            row.Clear(x);
           }
         }
-        for (int x = out->written_begin_[y]; x < out->written_end_[y]; ++x) {
-          if (x >= span_begin && x < span_end) continue;
-          ids[x] = -1;
-          row.Clear(x);
-        }
+        const auto clear_covered = [&](int begin, int end) {
+          for (int x = begin; x < end; ++x) {
+            if (ids[x] < 0) continue;
+            ids[x] = -1;
+            row.Clear(x);
+          }
+        };
+        clear_covered(out->written_begin_[y], std::min(out->written_end_[y], span_begin));
+        clear_covered(std::max(out->written_begin_[y], span_end), out->written_end_[y]);
         out->written_begin_[y] = span_begin;
         out->written_end_[y] = span_end;
       }
