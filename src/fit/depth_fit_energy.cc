@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "core/stopwatch.h"
+#include "fit/rotation_difference.h"
 #include "headtrack/error.h"
 
 namespace headtrack {
@@ -46,12 +47,6 @@ LossValue EvaluateLoss(RobustLoss loss, double c, double s) {
     }
   }
   return {s, 1.0};
-}
-
-// Temporal rotation residual 0.5 vee(M - M^T) with M = R R_previous^T, and its derivative with
-// respect to a left increment of R: 0.5 (trace(M) I - M).
-Eigen::Vector3d RotationDifference(const Eigen::Matrix3d& m) {
-  return 0.5 * Eigen::Vector3d(m(2, 1) - m(1, 2), m(0, 2) - m(2, 0), m(1, 0) - m(0, 1));
 }
 
 }  // namespace
@@ -368,7 +363,7 @@ void DepthFitEnergy::Impl::AddRegularization(
   if (w_tr > 0) {
     const Eigen::Matrix3d m =
         state.cam_from_head.rotation * previous.cam_from_head.rotation.transpose();
-    const Eigen::Vector3d r = RotationDifference(m);
+    const Eigen::Vector3d r = internal::RotationDifference(m);
     const Eigen::Matrix3d d = 0.5 * (m.trace() * Eigen::Matrix3d::Identity() - m);
     for (int a = 0; a < 3; ++a) {
       Eigen::VectorXd row = Eigen::VectorXd::Zero(n);

@@ -7,6 +7,7 @@
 #include <Eigen/Cholesky>
 
 #include "core/stopwatch.h"
+#include "fit/rotation_difference.h"
 #include "headtrack/error.h"
 
 namespace headtrack {
@@ -24,11 +25,6 @@ DepthFitOptions FrameEnergyOptions(DepthFitOptions options) {
   options.temporal_rotation_weight = 0.0;
   options.temporal_translation_weight = 0.0;
   return options;
-}
-
-// 0.5 (M - M^T) as a vector: sin(angle) * axis of the rotation M.
-Eigen::Vector3d RotationDifference(const Eigen::Matrix3d& m) {
-  return 0.5 * Eigen::Vector3d(m(2, 1) - m(1, 2), m(0, 2) - m(2, 0), m(1, 0) - m(0, 1));
 }
 
 }  // namespace
@@ -88,7 +84,7 @@ double MultiFrameFit::TemporalCost(const HeadState& state, const HeadState& prev
   }
   const Eigen::Matrix3d m =
       state.cam_from_head.rotation * previous.cam_from_head.rotation.transpose();
-  cost += 0.5 * o.temporal_rotation_weight * RotationDifference(m).squaredNorm() /
+  cost += 0.5 * o.temporal_rotation_weight * internal::RotationDifference(m).squaredNorm() /
           (o.temporal_rotation_sigma * o.temporal_rotation_sigma);
   cost += 0.5 * o.temporal_translation_weight *
           (state.cam_from_head.translation - previous.cam_from_head.translation).squaredNorm() /
@@ -174,7 +170,7 @@ void MultiFrameFit::Linearize(const std::vector<HeadState>& states, const MultiF
     const double w_tr = std::sqrt(o.temporal_rotation_weight) / o.temporal_rotation_sigma;
     if (w_tr > 0) {
       const Eigen::Matrix3d rm = cur.cam_from_head.rotation * prev.cam_from_head.rotation.transpose();
-      const Eigen::Vector3d r = RotationDifference(rm);
+      const Eigen::Vector3d r = internal::RotationDifference(rm);
       // Left increments a (current) and b (previous): M -> exp(a) M exp(-b); the derivative of
       // vee(M - M^T) / 2 is (tr(M) I - M) / 2 in a and -(tr(M) I - M^T) / 2 in b.
       const Eigen::Matrix3d dc = 0.5 * (rm.trace() * Eigen::Matrix3d::Identity() - rm);

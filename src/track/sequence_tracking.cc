@@ -225,6 +225,91 @@ void WriteParams(const std::filesystem::path& path, const HeadModel& model,
                   {"expression_names", NpyArray::FromStrings(model.expression_names())}});
 }
 
+// Every frame's scan at the tracking resolution, cropped around its online pose, kept in memory
+// up to kBudgetBytes (the offline phases visit every frame several times); beyond the budget a
+// frame is read and preprocessed again when asked.
+class ScanCache {
+ public:
+  ScanCache(const Sequence& sequence, const std::vector<int>& indices,
+            const std::vector<FrameResult>& online, const Tracker& tracker)
+      : sequence_(sequence), indices_(indices), online_(online), tracker_(tracker),
+        scans_(indices.size()) {}
+
+  const TrackingScan& Get(int index) {
+    if (scans_[index]) return *scans_[index];
+    TrackingScan scan = tracker_.PrepareScan(sequence_.ReadFrame(indices_[index]).depth,
+                                             &online_[index].state.cam_from_head);
+    const double bytes = 4.0 * (scan.depth.cloud.points.size() + scan.depth.cloud.normals.size() +
+                                scan.depth.depth.pixels.size());
+    if (bytes_ + bytes > kBudgetBytes) {
+      uncached_ = std::move(scan);
+      return uncached_;
+    }
+    bytes_ += bytes;
+    scans_[index] = std::make_unique<TrackingScan>(std::move(scan));
+    return *scans_[index];
+  }
+
+ private:
+  static constexpr double kBudgetBytes = 2e9;
+  const Sequence& sequence_;
+  const std::vector<int>& indices_;
+  const std::vector<FrameResult>& online_;
+  const Tracker& tracker_;
+  std::vector<std::unique_ptr<TrackingScan>> scans_;
+  TrackingScan uncached_;
+  double bytes_ = 0.0;
+};
+
+// The three offline phases, each skipped or continued from what the checkpoint holds, each
+// recorded in it; fills the offline fields of *summary.
+void RunOfflinePhases(const SequenceTrackingOptions& options, const ScanSource& scans,
+                      OfflineReconstructor* reconstructor, SequenceCheckpoint* checkpoint,
+                      std::vector<OfflineFrame>* frames, SequenceTrackingSummary* summary) {
+  const int n = static_cast<int>(frames->size());
+  if (checkpoint->has_identity_phase()) {
+    checkpoint->RestoreIdentityPhase(frames, summary);
+  } else {
+    const std::vector<int> keyframes = reconstructor->ChooseKeyframes(*frames);
+    const IdentityPhaseSummary identity = reconstructor->FitIdentity(keyframes, scans, frames);
+    for (int k : identity.keyframes) summary->keyframes.push_back((*frames)[k].number);
+    summary->identity_cost_before = identity.initial_cost;
+    summary->identity_cost_after = identity.final_cost;
+    summary->seconds_identity = identity.seconds;
+    checkpoint->AddIdentityPhase(*frames, *summary);
+  }
+
+  const int expressions_done = checkpoint->RestoreExpressionPhase(frames, &summary->seconds_expression);
+  std::unique_ptr<Progress> progress;
+  if (options.progress && expressions_done < n) {
+    progress = std::make_unique<Progress>("offline: expressions", n - expressions_done, "frames");
+  }
+  for (int p = expressions_done; p < n; ++p) {
+    const Stopwatch watch;
+    if ((*frames)[p].tracked) reconstructor->FitExpression(p, scans, frames);
+    const double seconds = watch.seconds();
+    summary->seconds_expression += seconds;
+    checkpoint->AddExpressionFrame(p, (*frames)[p], seconds);
+    if (progress) progress->Advance();
+  }
+  progress.reset();
+
+  const int rounds = options.offline_options.joint_rounds;
+  const int rounds_done = checkpoint->RestoreJointRounds(frames, summary);
+  if (options.progress && rounds_done < rounds) {
+    progress = std::make_unique<Progress>("offline: joint refinement", rounds - rounds_done, "rounds");
+  }
+  for (int round = rounds_done; round < rounds; ++round) {
+    const JointRoundSummary joint = reconstructor->RefineJointly(scans, frames);
+    if (round == 0) summary->joint_cost_before = joint.solve.initial_cost;
+    summary->joint_cost_after = joint.solve.final_cost;
+    summary->joint_round_costs.push_back(joint.solve.final_cost);
+    summary->seconds_joint += joint.seconds;
+    checkpoint->AddJointRound(round, *frames, *summary);
+    if (progress) progress->Advance();
+  }
+}
+
 }  // namespace
 
 SequenceTrackingSummary TrackSequence(const HeadModel& model,
@@ -315,75 +400,10 @@ SequenceTrackingSummary TrackSequence(const HeadModel& model,
       frames[p].message = results[p].message;
       frames[p].state = results[p].state;
     }
-    // Scans cropped around the online poses, kept in memory up to kScanCacheBytes (the phases
-    // visit every frame several times); beyond it, read again when asked.
-    constexpr double kScanCacheBytes = 2e9;
-    std::vector<std::unique_ptr<TrackingScan>> cache(n);
-    TrackingScan uncached;
-    double cached_bytes = 0.0;
-    const ScanSource scans = [&](int index) -> const TrackingScan& {
-      if (cache[index]) return *cache[index];
-      TrackingScan scan = tracker.PrepareScan(sequence.ReadFrame(indices[index]).depth,
-                                              &results[index].state.cam_from_head);
-      const double bytes = 4.0 * (scan.depth.cloud.points.size() +
-                                  scan.depth.cloud.normals.size()) + 4.0 * scan.depth.depth.pixels.size();
-      if (cached_bytes + bytes > kScanCacheBytes) {
-        uncached = std::move(scan);
-        return uncached;
-      }
-      cached_bytes += bytes;
-      cache[index] = std::make_unique<TrackingScan>(std::move(scan));
-      return *cache[index];
-    };
-    OfflineOptions offline_options = options.offline_options;
-    OfflineReconstructor reconstructor(model, offline_options);
-
-    // Phase 1.
-    if (checkpoint.has_identity_phase()) {
-      checkpoint.RestoreIdentityPhase(&frames, &summary);
-    } else {
-      const std::vector<int> keyframes = reconstructor.ChooseKeyframes(frames);
-      const IdentityPhaseSummary identity = reconstructor.FitIdentity(keyframes, scans, &frames);
-      for (int k : identity.keyframes) summary.keyframes.push_back(frames[k].number);
-      summary.identity_cost_before = identity.initial_cost;
-      summary.identity_cost_after = identity.final_cost;
-      summary.seconds_identity = identity.seconds;
-      checkpoint.AddIdentityPhase(frames, summary);
-    }
-    // Phase 2.
-    {
-      const int done = checkpoint.RestoreExpressionPhase(&frames, &summary.seconds_expression);
-      std::unique_ptr<Progress> progress;
-      if (options.progress && done < n) {
-        progress = std::make_unique<Progress>("offline: expressions", n - done, "frames");
-      }
-      for (int p = done; p < n; ++p) {
-        const Stopwatch watch;
-        if (frames[p].tracked) reconstructor.FitExpression(p, scans, &frames);
-        const double seconds = watch.seconds();
-        summary.seconds_expression += seconds;
-        checkpoint.AddExpressionFrame(p, frames[p], seconds);
-        if (progress) progress->Advance();
-      }
-    }
-    // Phase 3.
-    {
-      const int done = checkpoint.RestoreJointRounds(&frames, &summary);
-      std::unique_ptr<Progress> progress;
-      const int rounds = offline_options.joint_rounds;
-      if (options.progress && done < rounds) {
-        progress = std::make_unique<Progress>("offline: joint refinement", rounds - done, "rounds");
-      }
-      for (int round = done; round < rounds; ++round) {
-        const JointRoundSummary joint = reconstructor.RefineJointly(scans, &frames);
-        if (round == 0) summary.joint_cost_before = joint.solve.initial_cost;
-        summary.joint_cost_after = joint.solve.final_cost;
-        summary.joint_round_costs.push_back(joint.solve.final_cost);
-        summary.seconds_joint += joint.seconds;
-        checkpoint.AddJointRound(round, frames, summary);
-        if (progress) progress->Advance();
-      }
-    }
+    ScanCache cache(sequence, indices, results, tracker);
+    const ScanSource scans = [&](int index) -> const TrackingScan& { return cache.Get(index); };
+    OfflineReconstructor reconstructor(model, options.offline_options);
+    RunOfflinePhases(options, scans, &reconstructor, &checkpoint, &frames, &summary);
 
     // The result.
     std::vector<Json> lines;
