@@ -13,6 +13,7 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,6 @@ struct ResultReportOptions {
   bool report = true;
   int stills = 4;                  // overlay pictures in the report
   int num_threads = 1;
-  bool progress = true;
 
   void Check() const;  // CheckError naming the bad option
 };
@@ -53,10 +53,11 @@ struct ResultReportOptions {
 // The summary metrics of one result as the report shows them (means over evaluated frames; NaN
 // when not computed).
 struct ReportedMetrics {
+  static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
   int evaluated = 0;
-  double l2_mm = 0.0, nc = 0.0, pr_1_5mm = 0.0, pr_3mm = 0.0;
-  double vertex_error_median_mm = 0.0;  // with ground truth
-  double identity_error_median_mm = 0.0;  // neutral identity against the ground truth
+  double l2_mm = kNone, nc = kNone, pr_1_5mm = kNone, pr_3mm = kNone;
+  double vertex_error_median_mm = kNone;    // with ground truth
+  double identity_error_median_mm = kNone;  // neutral identity against the ground truth
 };
 
 struct ResultReportSummary {

@@ -270,10 +270,17 @@ TEST_F(EvaluateSequenceFrameTest, DistancesPerPixelMatchTheGeometryAndEval) {
   EXPECT_EQ(finite, result.frame.points);
   EXPECT_EQ(finite, 160 * 120);
 
-  const SequenceEvaluation evaluation = EvaluateSequence(options_);
+  // EvaluateSequence hands the same inputs to its per-frame callback.
+  std::vector<FrameScanEvaluation> seen;
+  const SequenceEvaluation evaluation =
+      EvaluateSequence(options_, [&](FrameScanEvaluation&& frame) { seen.push_back(std::move(frame)); });
   ASSERT_EQ(evaluation.frames.size(), 1u);
   EXPECT_EQ(evaluation.frames[0].l2_mm, result.frame.l2_mm);
   EXPECT_EQ(evaluation.frames[0].points, result.frame.points);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].frame.l2_mm, result.frame.l2_mm);
+  EXPECT_EQ(seen[0].distances_mm, result.distances_mm);
+  EXPECT_EQ(seen[0].mesh.vertices, result.mesh.vertices);
 }
 
 TEST_F(EvaluateSequenceFrameTest, UnknownFrameNamesTheDepthFolder) {

@@ -585,7 +585,31 @@ void SequenceEvaluationOptions::Check() const {
   metrics.Check();
 }
 
-SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
+namespace {
+
+// The picture inputs of one evaluated (or skipped) frame; takes the scan and the mesh.
+FrameScanEvaluation MakeFrameScanEvaluation(const PinholeCamera& camera,
+                                            const FrameEvaluation& frame, FrameScan* scan) {
+  FrameScanEvaluation result;
+  result.frame = frame;
+  result.camera = camera;
+  if (scan->mesh) result.mesh = std::move(*scan->mesh);
+  result.scan = std::move(scan->scan.cloud);
+  result.distances_mm.assign(result.scan.size(), kNoValue);
+  // ValidPoints keeps the rows with a finite x, in order.
+  for (int i = 0, row = 0; i < result.scan.size() && row < scan->metrics.point_distances_mm.size();
+       ++i) {
+    if (std::isfinite(result.scan.points(i, 0))) {
+      result.distances_mm[i] = scan->metrics.point_distances_mm(row++);
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options,
+                                    const std::function<void(FrameScanEvaluation&&)>& on_frame) {
   const Stopwatch stopwatch;
   options.Check();
   SequenceEvaluation evaluation;
@@ -614,7 +638,11 @@ SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
     FrameEvaluation& frame = evaluation.frames.emplace_back();
     progress.Advance();
     FrameScan scan;
-    if (!EvaluateFrameScan(*inputs, options, index, &frame, &scan)) continue;
+    const bool evaluated = EvaluateFrameScan(*inputs, options, index, &frame, &scan);
+    if (on_frame && !evaluated) {
+      on_frame(MakeFrameScanEvaluation(sequence.calibration().camera, frame, &scan));
+    }
+    if (!evaluated) continue;
     const TriangleMesh& mesh = *scan.mesh;
     const std::string& source = scan.source;
 
@@ -654,6 +682,7 @@ SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options) {
           ExpressionError(*result_record, truth, &expression_sums, &expression_counts);
       if (!std::isnan(frame.expression_error)) ++evaluation.num_expression_frames;
     }
+    if (on_frame) on_frame(MakeFrameScanEvaluation(sequence.calibration().camera, frame, &scan));
   }
   progress.Finish();
 
@@ -699,22 +728,10 @@ FrameScanEvaluation EvaluateSequenceFrame(const SequenceEvaluationOptions& optio
                                    << " frames, numbered " << numbers.front() << " to "
                                    << numbers.back() << ")");
   }
-  FrameScanEvaluation result;
-  result.camera = inputs->sequence.calibration().camera;
+  FrameEvaluation frame;
   FrameScan scan;
-  EvaluateFrameScan(*inputs, options, static_cast<int>(it - numbers.begin()), &result.frame,
-                    &scan);
-  if (scan.mesh) result.mesh = std::move(*scan.mesh);
-  result.scan = std::move(scan.scan.cloud);
-  result.distances_mm.assign(result.scan.size(), kNoValue);
-  // ValidPoints keeps the rows with a finite x, in order.
-  for (int i = 0, row = 0; i < result.scan.size() && row < scan.metrics.point_distances_mm.size();
-       ++i) {
-    if (std::isfinite(result.scan.points(i, 0))) {
-      result.distances_mm[i] = scan.metrics.point_distances_mm(row++);
-    }
-  }
-  return result;
+  EvaluateFrameScan(*inputs, options, static_cast<int>(it - numbers.begin()), &frame, &scan);
+  return MakeFrameScanEvaluation(inputs->sequence.calibration().camera, frame, &scan);
 }
 
 namespace {

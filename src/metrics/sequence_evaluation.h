@@ -28,6 +28,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -126,14 +127,6 @@ struct SequenceEvaluation {
   double seconds = 0.0;
 };
 
-// Throws InputError naming the file and the field for unreadable or malformed input: a sequence
-// or result folder that does not exist or holds neither meshes/ nor frames.jsonl, a depth PNG
-// that is not 16-bit or has the wrong size, a malformed frames.jsonl line or identity.json, an
-// unknown region or expression, an identity with more coefficients than the model, and a mesh
-// whose topology differs from the model's (with a region) or from the ground truth's (for
-// vertex errors).
-SequenceEvaluation EvaluateSequence(const SequenceEvaluationOptions& options);
-
 // One frame as EvaluateSequence measures it, with what a picture of it needs (overlay_image.h).
 struct FrameScanEvaluation {
   FrameEvaluation frame;  // the scan metrics as EvaluateSequence reports them; no ground truth
@@ -147,6 +140,18 @@ struct FrameScanEvaluation {
   // (invalid, outside the region) or the frame was skipped.
   std::vector<double> distances_mm;
 };
+
+// Throws InputError naming the file and the field for unreadable or malformed input: a sequence
+// or result folder that does not exist or holds neither meshes/ nor frames.jsonl, a depth PNG
+// that is not 16-bit or has the wrong size, a malformed frames.jsonl line or identity.json, an
+// unknown region or expression, an identity with more coefficients than the model, and a mesh
+// whose topology differs from the model's (with a region) or from the ground truth's (for
+// vertex errors).
+// on_frame (optional) receives every frame, in order, as EvaluateSequenceFrame would return it
+// (for pictures of each frame without evaluating it twice).
+SequenceEvaluation EvaluateSequence(
+    const SequenceEvaluationOptions& options,
+    const std::function<void(FrameScanEvaluation&&)>& on_frame = {});
 
 // Evaluates the frame numbered `frame_number` (not an index) like EvaluateSequence, without the
 // ground truth. Throws as EvaluateSequence, and InputError naming SEQ/depth when the sequence

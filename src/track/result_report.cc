@@ -12,11 +12,11 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "core/progress.h"
 #include "core/stopwatch.h"
 #include "headtrack/arkit_blendshapes.h"
 #include "headtrack/error.h"
 #include "headtrack/image_io.h"
+#include "headtrack/sequence.h"
 #include "io/html_report.h"
 #include "io/video_writer.h"
 #include "metrics/overlay_image.h"
@@ -160,7 +160,58 @@ ResultReportSummary WriteResultReport(const HeadModel& model, const ResultReport
   evaluation_options.region = options.region;
   evaluation_options.metrics.num_threads = options.num_threads;
   evaluation_options.preprocessing.num_threads = options.num_threads;
-  const SequenceEvaluation evaluation = EvaluateSequence(evaluation_options);
+  // Overlay pictures of every frame (the video, optional PNGs, the report's stills), drawn
+  // while the result is evaluated.
+  const std::vector<int> numbers = Sequence::Open(options.sequence).frame_numbers();
+  std::vector<int> still_frames;
+  for (int s = 0; s < options.stills && options.report && !numbers.empty(); ++s) {
+    still_frames.push_back(numbers[(2 * s + 1) * numbers.size() / (2 * options.stills)]);
+  }
+  std::vector<std::pair<int, ColorImage>> stills;
+  std::unique_ptr<VideoWriter> video;
+  if (options.video) {
+    VideoWriterOptions video_options;
+    video_options.fps = options.frames_per_second;
+    video = std::make_unique<VideoWriter>(out / "overlay.mp4", video_options);
+  }
+  if (options.png_frames) fs::create_directories(out / "overlay");
+  OverlayOptions overlay;
+  overlay.max_mm = options.max_mm;
+  overlay.panel_height = options.panel_height;
+  int canvas_width = 0, canvas_height = 0;
+  const auto draw = [&](FrameScanEvaluation&& frame) {
+    const int number = frame.frame.frame;
+    const bool still =
+        std::find(still_frames.begin(), still_frames.end(), number) != still_frames.end();
+    if (!video && !options.png_frames && !still) return;
+    overlay.title = "frame " + std::to_string(number) +
+                    (frame.frame.evaluated ? "  L2 " + Format(frame.frame.l2_mm, 2) + " mm"
+                                           : "  " + frame.frame.skip_reason);
+    ColorImage picture =
+        frame.scan.size() == 0
+            ? ColorImage(options.panel_height * 2, options.panel_height, 3, 24)
+            : RenderOverlay(frame.camera, frame.scan, frame.mesh, frame.distances_mm, overlay);
+    if (canvas_width == 0) {
+      // Room for crops a little wider than the first one; even sizes for the codec.
+      canvas_width = (static_cast<int>(picture.width * 1.2) + 1) / 2 * 2;
+      canvas_height = (picture.height + 1) / 2 * 2;
+    }
+    const ColorImage fitted = FitIntoCanvas(picture, canvas_width, canvas_height);
+    if (video) video->AddFrame(fitted);
+    if (options.png_frames) WriteColorPng(out / "overlay" / FrameFileName(number, ".png"), fitted);
+    if (still) stills.emplace_back(number, std::move(picture));
+  };
+  const bool drawing = video || options.png_frames || !still_frames.empty();
+  const SequenceEvaluation evaluation =
+      EvaluateSequence(evaluation_options, drawing ? draw : std::function<void(FrameScanEvaluation&&)>());
+  if (video) {
+    const VideoWriterSummary written = video->Finish();
+    summary.video_codec = written.codec;
+    summary.video_frames = written.frames;
+    summary.written.push_back(out / "overlay.mp4");
+  }
+  if (options.png_frames) summary.written.push_back(out / "overlay");
+
   const bool has_online = fs::exists(out / "online" / "frames.jsonl");
   SequenceEvaluation online;
   if (has_online) {
@@ -168,7 +219,6 @@ ResultReportSummary WriteResultReport(const HeadModel& model, const ResultReport
     online_options.result = out / "online";
     online = EvaluateSequence(online_options);
   }
-
   auto metrics = [](const SequenceEvaluation& e) {
     ReportedMetrics m;
     m.evaluated = e.num_evaluated;
@@ -180,67 +230,6 @@ ResultReportSummary WriteResultReport(const HeadModel& model, const ResultReport
   summary.result = metrics(evaluation);
   summary.has_online = has_online;
   if (has_online) summary.online = metrics(online);
-
-  // Overlay pictures of every frame: the video, optional PNGs, the report's stills.
-  std::vector<int> numbers;
-  for (const FrameEvaluation& frame : evaluation.frames) numbers.push_back(frame.frame);
-  std::vector<int> still_frames;
-  for (int s = 0; s < options.stills && !numbers.empty(); ++s) {
-    still_frames.push_back(numbers[(2 * s + 1) * numbers.size() / (2 * options.stills)]);
-  }
-  std::vector<std::pair<int, ColorImage>> stills;
-  if (options.video || options.png_frames || (options.report && !still_frames.empty())) {
-    std::unique_ptr<VideoWriter> video;
-    if (options.video) {
-      VideoWriterOptions video_options;
-      video_options.fps = options.frames_per_second;
-      video = std::make_unique<VideoWriter>(out / "overlay.mp4", video_options);
-    }
-    if (options.png_frames) fs::create_directories(out / "overlay");
-    std::unique_ptr<Progress> progress;
-    if (options.progress) {
-      progress = std::make_unique<Progress>("overlay", static_cast<long>(numbers.size()), "frames");
-    }
-    OverlayOptions overlay;
-    overlay.max_mm = options.max_mm;
-    overlay.panel_height = options.panel_height;
-    int canvas_width = 0, canvas_height = 0;
-    for (int number : numbers) {
-      const bool still = std::find(still_frames.begin(), still_frames.end(), number) !=
-                         still_frames.end();
-      if (!options.video && !options.png_frames && !still) continue;
-      const FrameScanEvaluation frame = EvaluateSequenceFrame(evaluation_options, number);
-      overlay.title = "frame " + std::to_string(number) +
-                      (frame.frame.evaluated ? "  L2 " + Format(frame.frame.l2_mm, 2) + " mm"
-                                             : "  " + frame.frame.skip_reason);
-      ColorImage picture;
-      if (frame.scan.size() == 0) {
-        picture = ColorImage(options.panel_height * 2, options.panel_height, 3, 24);
-      } else {
-        picture = RenderOverlay(frame.camera, frame.scan, frame.mesh, frame.distances_mm, overlay);
-      }
-      if (canvas_width == 0) {
-        // Room for crops a little wider than the first one; even sizes for the codec.
-        canvas_width = (static_cast<int>(picture.width * 1.2) + 1) / 2 * 2;
-        canvas_height = (picture.height + 1) / 2 * 2;
-      }
-      const ColorImage fitted = FitIntoCanvas(picture, canvas_width, canvas_height);
-      if (video) video->AddFrame(fitted);
-      if (options.png_frames) {
-        const fs::path path = out / "overlay" / FrameFileName(number, ".png");
-        WriteColorPng(path, fitted);
-      }
-      if (still) stills.emplace_back(number, picture);
-      if (progress) progress->Advance();
-    }
-    if (video && !numbers.empty()) {
-      const VideoWriterSummary written = video->Finish();
-      summary.video_codec = written.codec;
-      summary.video_frames = written.frames;
-      summary.written.push_back(out / "overlay.mp4");
-    }
-    if (options.png_frames) summary.written.push_back(out / "overlay");
-  }
 
   if (options.report) {
     const Json run = ReadJsonFile(out / "summary.json");

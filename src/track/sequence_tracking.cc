@@ -462,7 +462,6 @@ SequenceTrackingSummary TrackSequence(const HeadModel& model,
     report.png_frames = options.png_frames;
     report.frames_per_second = options.frames_per_second;
     report.num_threads = options.tracker.num_threads;
-    report.progress = options.progress;
     summary.report = WriteResultReport(model, report);
   }
   checkpoint.Remove();
