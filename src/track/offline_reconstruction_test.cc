@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fit/testing/synthetic_frame.h"
+#include "headtrack/image_io.h"
 #include "headtrack/mesh_io.h"
 #include "headtrack/sequence_tracking.h"
 #include "io/npz_file.h"
@@ -154,6 +155,43 @@ TEST_F(OfflineReconstructionTest, OfflineBeatsOnlineOnASimulatedSequence) {
   EXPECT_EQ(neutral.vertices.rows(), model_->num_vertices());
   const Eigen::VectorXf shaped = model_->ShapeIdentity(fitted).shaped;
   EXPECT_NEAR(neutral.vertices(100, 1), shaped[3 * 100 + 1], 1e-6);
+}
+
+// Frames without depth are lost online and stay lost offline; the frames around them are
+// reconstructed (not linked across the gap) and every output is written.
+TEST_F(OfflineReconstructionTest, FramesWithoutDepthStayLostAndTheRestIsReconstructed) {
+  Synthesize(8, 3);
+  const DepthImage16 first = ReadDepthPng(Path("seq") / "depth" / "00000.png");
+  for (const char* name : {"00003.png", "00004.png"}) {
+    WriteDepthPng(Path("seq") / "depth" / name, DepthImage16(first.width, first.height, 1, 0));
+  }
+  SequenceTrackingOptions options = LightOptions("out");
+  options.report = true;
+  options.video = false;
+  const SequenceTrackingSummary summary = TrackSequence(*model_, options);
+  EXPECT_EQ(summary.lost, 2);
+  EXPECT_EQ(summary.offline_tracked, 6);
+  std::ifstream frames(Path("out") / "frames.jsonl");
+  int line_number = 0;
+  for (std::string line; std::getline(frames, line); ++line_number) {
+    const nlohmann::json json = nlohmann::json::parse(line);
+    const bool lost = line_number == 3 || line_number == 4;
+    EXPECT_EQ(json.at("status"), lost ? "lost" : "tracked") << line;
+    EXPECT_EQ(json.contains("message"), lost) << line;
+  }
+  EXPECT_EQ(line_number, 8);
+  const SequenceEvaluation offline = Evaluate("out");
+  EXPECT_EQ(offline.num_evaluated, 6);
+  EXPECT_LT(offline.vertex_error_median_mm, 0.5);
+  // arkit.csv: one row per frame; the lost frames repeat frame 2's values.
+  std::ifstream csv(Path("out") / "arkit.csv");
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(csv, line);) rows.push_back(line.substr(line.find(',', 16)));
+  ASSERT_EQ(rows.size(), 9u);
+  EXPECT_EQ(rows[4], rows[3]);
+  EXPECT_EQ(rows[5], rows[3]);
+  EXPECT_NE(rows[6], rows[3]);
+  EXPECT_TRUE(std::filesystem::exists(Path("out") / "report.html"));
 }
 
 // An interruption (here in the online pass, with the last checkpoint line cut short) resumes to
