@@ -9,10 +9,13 @@
 
 #include <chrono>
 
+#include <Eigen/Cholesky>
+
 #include "fit/ceres_depth_fit_problem.h"
 #include "fit/testing/synthetic_frame.h"
 #include "headtrack/depth_fit_energy.h"
 #include "headtrack/frame_fitter.h"
+#include "headtrack/multi_frame_fit.h"
 
 namespace headtrack {
 namespace {
@@ -87,6 +90,82 @@ void BM_FixedTermsCeres(benchmark::State& state) {
   state.counters["correspondences"] = static_cast<double>(frame.terms.correspondences.size());
 }
 BENCHMARK(BM_FixedTermsCeres)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// One damped Gauss-Newton step of the joint problem of N frames sharing one identity
+// (MultiFrameFit, offline phase 3): every frame holds the same correspondences at a slightly
+// different state, consecutive frames linked. Structured: linearization, block-tridiagonal
+// elimination and the identity's Schur complement (SolveStructured); Dense: the same system
+// assembled densely and solved by LDLT. The counter of the structured run is the largest
+// difference between the two steps.
+struct JointProblem {
+  std::vector<HeadState> states;
+  MultiFrameTerms terms;
+};
+
+// Frames of one person turning from -20 to 20 degrees with changing expressions, each with the
+// correspondences of one association at a slightly perturbed state.
+JointProblem MakeJointProblem(int frames) {
+  const FixedTermsFrame& frame = Frame(false);
+  const HeadModel& model = frame.model;
+  const PinholeCamera camera = testing::HalfAzureKinect();
+  JointProblem problem;
+  for (int f = 0; f < frames; ++f) {
+    HeadState truth = HeadState::Zero(model);
+    truth.identity = SampleIdentity(model.num_identity(), 3) * 0.5f;
+    truth.expression = model.ExpressionFromWeights(
+        {{"jawOpen", 0.3f * f / frames}, {"mouthSmile_L", 0.5f - 0.4f * f / frames}});
+    truth.cam_from_head = testing::TypicalCamFromHead(model, -20.0 + 40.0 * f / frames);
+    const PreprocessedDepth depth = testing::RenderSyntheticFrame(model, truth, camera, 1.0, f);
+    HeadState state = truth;
+    state.identity.setZero();
+    state.cam_from_head.translation += Eigen::Vector3d(0.001, -0.001, 0.002);
+    problem.terms.frames.emplace_back();
+    DepthFitEnergy(model, frame.options)
+        .Associate(state, depth.cloud, camera, &problem.terms.frames.back().correspondences);
+    problem.states.push_back(state);
+    problem.terms.linked_to_previous.push_back(f > 0);
+  }
+  return problem;
+}
+
+MultiFrameFit JointFit() {
+  DepthFitOptions options = Frame(false).options;
+  options.temporal_expression_weight = 10.0;
+  return MultiFrameFit(Frame(false).model, options);
+}
+
+Eigen::VectorXd DenseStep(const MultiFrameFit& fit, const JointProblem& problem) {
+  Eigen::MatrixXd hessian;
+  Eigen::VectorXd gradient;
+  fit.LinearizeDense(problem.states, problem.terms, &hessian, &gradient);
+  hessian.diagonal() += 1e-4 * hessian.diagonal().cwiseMax(1e-9);
+  return hessian.ldlt().solve(-gradient);
+}
+
+void BM_JointStepStructured(benchmark::State& state) {
+  const MultiFrameFit fit = JointFit();
+  const JointProblem problem = MakeJointProblem(static_cast<int>(state.range(0)));
+  Eigen::VectorXd step;
+  for (auto _ : state) {
+    step = fit.SolveStructured(problem.states, problem.terms, 1e-4);
+    benchmark::DoNotOptimize(step.data());
+  }
+  state.counters["unknowns"] = static_cast<double>(step.size());
+  const Eigen::VectorXd dense = DenseStep(fit, problem);
+  state.counters["relative_difference_to_dense"] = (step - dense).norm() / dense.norm();
+  state.counters["step_norm"] = dense.norm();
+}
+BENCHMARK(BM_JointStepStructured)->Arg(10)->Arg(30)->Arg(60)->Unit(benchmark::kMillisecond);
+
+void BM_JointStepDense(benchmark::State& state) {
+  const MultiFrameFit fit = JointFit();
+  const JointProblem problem = MakeJointProblem(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    const Eigen::VectorXd step = DenseStep(fit, problem);
+    benchmark::DoNotOptimize(step.data());
+  }
+}
+BENCHMARK(BM_JointStepDense)->Arg(10)->Arg(30)->Arg(60)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace headtrack
