@@ -62,21 +62,34 @@ struct InverseDepthPlane {
                                 const double inv_z[3]) {
     const std::int64_t signed_area = (x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0]);
     const std::int64_t sign = signed_area > 0 ? 1 : -1;
-    const double inv_area = 1.0 / static_cast<double>(sign * signed_area);
-    InverseDepthPlane plane;
-    plane.x_ref = x[0] >> kSubpixelBits;
-    plane.y_ref = y[0] >> kSubpixelBits;
+    std::int64_t a[3], b[3];
     for (int i = 0; i < 3; ++i) {  // edge i, opposite vertex i, as a x + b y + c >= 0 inside
       const int j = (i + 1) % 3;
       const int k = (i + 2) % 3;
-      const std::int64_t a = -sign * (y[k] - y[j]);
-      const std::int64_t b = sign * (x[k] - x[j]);
-      const std::int64_t edge_at_ref =
-          a * (plane.x_ref * kSubpixelScale - x[j]) + b * (plane.y_ref * kSubpixelScale - y[j]);
+      a[i] = -sign * (y[k] - y[j]);
+      b[i] = sign * (x[k] - x[j]);
+    }
+    return FromEdges(x, y, a, b, sign * signed_area, inv_z);
+  }
+
+  // Make, given the edge coefficients it computes: edge i (opposite vertex i) is
+  // a[i] p.x + b[i] p.y + c_i, positive inside and 0 at vertices (i + 1) % 3 and (i + 2) % 3;
+  // area (> 0) is twice the triangle's area (subpixel units squared).
+  static InverseDepthPlane FromEdges(const std::int64_t x[3], const std::int64_t y[3],
+                                     const std::int64_t a[3], const std::int64_t b[3],
+                                     std::int64_t area, const double inv_z[3]) {
+    const double inv_area = 1.0 / static_cast<double>(area);
+    InverseDepthPlane plane;
+    plane.x_ref = x[0] >> kSubpixelBits;
+    plane.y_ref = y[0] >> kSubpixelBits;
+    for (int i = 0; i < 3; ++i) {
+      const int j = (i + 1) % 3;
+      const std::int64_t edge_at_ref = a[i] * (plane.x_ref * kSubpixelScale - x[j]) +
+                                       b[i] * (plane.y_ref * kSubpixelScale - y[j]);
       const double scale = inv_z[i] * inv_area;
       plane.vertex_at_ref[i] = static_cast<double>(edge_at_ref) * scale;
-      plane.vertex_per_x[i] = static_cast<double>(a * kSubpixelScale) * scale;
-      plane.vertex_per_y[i] = static_cast<double>(b * kSubpixelScale) * scale;
+      plane.vertex_per_x[i] = static_cast<double>(a[i] * kSubpixelScale) * scale;
+      plane.vertex_per_y[i] = static_cast<double>(b[i] * kSubpixelScale) * scale;
     }
     plane.at_ref = plane.vertex_at_ref[0] + plane.vertex_at_ref[1] + plane.vertex_at_ref[2];
     plane.per_x = plane.vertex_per_x[0] + plane.vertex_per_x[1] + plane.vertex_per_x[2];

@@ -3,8 +3,8 @@
 //  2. set up every triangle: mask, near plane, culling, integer edge functions, pixel bounds;
 //  3. bin the triangles into bands of kBandHeight rows, in increasing triangle id;
 //  4. per band (one thread each): empty the pixels the last call covered, scan each triangle's
-//     bounding box with incrementally updated edge functions and z-test covered pixels on inverse
-//     depth, then resolve depth, barycentrics, points and normals of the visible triangles from
+//     bounding box with incrementally updated edge functions (four pixels at a time in 32 bits,
+//     or one at a time in 64 bits) and z-test covered pixels on inverse depth, then resolve depth, barycentrics, points and normals of the visible triangles from
 //     their inverse-depth planes, and clear the pixels the last call covered and this one does not.
 // Each pixel belongs to one band and sees its triangles in increasing id, so a strict z-test
 // keeps the lower id on ties and the result does not depend on the number of threads.
@@ -16,6 +16,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "headtrack/error.h"
@@ -40,15 +41,20 @@ struct ScreenVertex {
 
 // What the z-test needs of a triangle. Edge i (opposite vertex i) at subpixel point p:
 // F_i(p) = a_i p.x + b_i p.y + c_i, oriented to be positive inside; a pixel center p is covered
-// when F_i(p) >= min_i for all i, where min_i is 0 on top and left edges and 1 on the others (the
-// top-left rule).
+// when F_i(p) >= m_i for all i, where m_i is 0 on top and left edges and 1 on the others (the
+// top-left rule). At pixel centers p = kSubpixelScale * (x, y), F_i - m_i = kSubpixelScale *
+// (a_i x + b_i y) + const, so F_i >= m_i exactly when the pixel edge function
+// G_i(x, y) = floor((F_i(p) - m_i) / kSubpixelScale), which is affine in the pixel (x, y) with
+// integer coefficients a_i and b_i, is >= 0. G is kSubpixelScale times smaller than F and fits
+// 32 bits on all but huge triangles.
 struct TriangleSetup {
-  std::int64_t edge_at_origin[3];  // F_i - min_i at the center of pixel (x0, y0)
-  std::int64_t step_x[3];          // change of F_i from one pixel to the next in x: a_i * scale
-  std::int64_t step_y[3];          // same in y: b_i * scale
-  std::int64_t key_x_ref, key_y_ref;  // the z-buffer key, as in internal::InverseDepthPlane
-  double key_at_ref, key_per_x, key_per_y;
+  std::int64_t edge_at_origin[3];  // G_i at pixel (x0, y0)
+  std::int64_t step_x[3];          // change of G_i from one pixel to the next in x: a_i
+  std::int64_t step_y[3];          // same in y: b_i
+  double key_at_ref, key_per_x, key_per_y;  // the z-buffer key, as in internal::InverseDepthPlane
+  std::int32_t key_x_ref, key_y_ref;
   int x0, x1, y0, y1;              // inclusive pixel bounds of the triangle, clipped to the image
+  bool edges_fit_32_bits;  // G_i fits 32 bits within 8 pixels of the bounds
 
   // InverseDepthPlane::RowBase.
   double RowBase(int y) const {
@@ -94,24 +100,31 @@ TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int 
   const std::int64_t y1 = std::min<std::int64_t>(PixelFloor(max_y), height - 1);
   if (x0 > x1 || y0 > y1) return TriangleState::kEmpty;
 
-  for (int i = 0; i < 3; ++i) {
-    const ScreenVertex& from = *v[(i + 1) % 3];
-    const ScreenVertex& to = *v[(i + 2) % 3];
-    const std::int64_t a = -sign * (to.y - from.y);
-    const std::int64_t b = sign * (to.x - from.x);
-    const bool top_left = b > 0 || (b == 0 && a > 0);
-    setup->edge_at_origin[i] = a * (x0 * kSubpixelScale - from.x) +
-                               b * (y0 * kSubpixelScale - from.y) - (top_left ? 0 : 1);
-    setup->step_x[i] = a * kSubpixelScale;
-    setup->step_y[i] = b * kSubpixelScale;
-  }
   const std::int64_t xs[3] = {v[0]->x, v[1]->x, v[2]->x};
   const std::int64_t ys[3] = {v[0]->y, v[1]->y, v[2]->y};
+  std::int64_t a[3], b[3];
+  for (int i = 0; i < 3; ++i) {
+    const int from = (i + 1) % 3;
+    const int to = (i + 2) % 3;
+    a[i] = -sign * (ys[to] - ys[from]);
+    b[i] = sign * (xs[to] - xs[from]);
+    // Top or left edge: b > 0, or b == 0 and a > 0.
+    const bool top_left = (b[i] != 0 ? b[i] : a[i]) > 0;
+    const std::int64_t edge = a[i] * (x0 * kSubpixelScale - xs[from]) +
+                              b[i] * (y0 * kSubpixelScale - ys[from]) - !top_left;
+    setup->edge_at_origin[i] = edge >> internal::kSubpixelBits;  // floor division
+    setup->step_x[i] = a[i];
+    setup->step_y[i] = b[i];
+  }
+  // With e = (max_x - min_x) + (max_y - min_y) (subpixels), |a_i|, |b_i| <= e, and within 8
+  // pixels of the vertices' bounds |F_i| <= e^2 / 2 + 8 kSubpixelScale e, so |G_i| < 2^31 when
+  // e < 2^21.
+  setup->edges_fit_32_bits = (max_x - min_x) + (max_y - min_y) < (std::int64_t{1} << 21);
   const double inv_z[3] = {v[0]->inv_z, v[1]->inv_z, v[2]->inv_z};
   const internal::InverseDepthPlane& plane = shading->plane =
-      internal::InverseDepthPlane::Make(xs, ys, inv_z);
-  setup->key_x_ref = plane.x_ref;
-  setup->key_y_ref = plane.y_ref;
+      internal::InverseDepthPlane::FromEdges(xs, ys, a, b, sign * area, inv_z);
+  setup->key_x_ref = static_cast<std::int32_t>(plane.x_ref);
+  setup->key_y_ref = static_cast<std::int32_t>(plane.y_ref);
   setup->key_at_ref = plane.at_ref;
   setup->key_per_x = plane.per_x;
   setup->key_per_y = plane.per_y;
@@ -158,6 +171,76 @@ void ZTestTriangle(const TriangleSetup& t, int id, int y_begin, int y_end, int w
       key_dx += 1.0;
     }
     for (int i = 0; i < 3; ++i) row_edge[i] += t.step_y[i];
+  }
+}
+
+// Lanes of ints, floats and doubles (GCC and Clang vector extensions: SSE2 code without target
+// flags).
+using Int32x4 = std::int32_t __attribute__((vector_size(16)));
+using Float32x4 = float __attribute__((vector_size(16)));
+using Float32x2 = float __attribute__((vector_size(8)));
+using Float64x2 = double __attribute__((vector_size(16)));
+
+// ZTestTriangle for t.edges_fit_32_bits, four pixels at a time: the bounds are covered by strips
+// of four columns starting at x0 (moved left when the last strip would leave the image, which
+// needs width >= 4 strips), each scanned from top to bottom. Pixels outside the bounds are
+// outside the triangle, so the edge functions alone mask them; they are read and written back
+// unchanged.
+void ZTestTriangleLanes(const TriangleSetup& t, int id, int y_begin, int y_end, int width,
+                        float* inverse_depth_image, std::int32_t* id_image) {
+  const int num_strips = (t.x1 - t.x0 + 4) / 4;
+  const int x_begin = std::min(t.x0, width - 4 * num_strips);
+  Int32x4 strip_edge[3];  // at the top left of the strip
+  Int32x4 strip_step[3];
+  Int32x4 row_step[3];
+  for (int i = 0; i < 3; ++i) {
+    const auto step_x = static_cast<std::int32_t>(t.step_x[i]);
+    const auto at_begin = static_cast<std::int32_t>(
+        t.edge_at_origin[i] + (x_begin - t.x0) * t.step_x[i] + (y_begin - t.y0) * t.step_y[i]);
+    strip_edge[i] = Int32x4{0, step_x, 2 * step_x, 3 * step_x} + at_begin;
+    strip_step[i] = Int32x4{} + 4 * step_x;
+    row_step[i] = Int32x4{} + static_cast<std::int32_t>(t.step_y[i]);
+  }
+  // Locals, as the stores to the images could alias t.
+  const double key_at_ref = t.key_at_ref;
+  const double key_per_x = t.key_per_x;
+  const double key_per_y = t.key_per_y;
+  const std::int32_t key_y_ref = t.key_y_ref;
+  // x - key_x_ref at the strip's first column, exact in double, so that the key below is
+  // InverseDepthPlane::Key's.
+  const auto key_dx_at_begin = static_cast<double>(x_begin - t.key_x_ref);
+  const std::ptrdiff_t offset_at_begin = static_cast<std::ptrdiff_t>(y_begin) * width + x_begin;
+  for (int strip = 0; strip < num_strips; ++strip) {
+    const double key_dx = key_dx_at_begin + 4 * strip;
+    const Float64x2 key_x_low = key_per_x * Float64x2{key_dx, key_dx + 1};
+    const Float64x2 key_x_high = key_per_x * Float64x2{key_dx + 2, key_dx + 3};
+    float* inverse_depth = inverse_depth_image + offset_at_begin + 4 * strip;
+    std::int32_t* ids = id_image + offset_at_begin + 4 * strip;
+    Int32x4 e0 = strip_edge[0], e1 = strip_edge[1], e2 = strip_edge[2];
+    for (int y = y_begin; y <= y_end; ++y, inverse_depth += width, ids += width) {
+      const Int32x4 inside = ~((e0 | e1 | e2) >> 31);  // all ones or 0 per lane
+      const double row_base = key_at_ref + key_per_y * static_cast<double>(y - key_y_ref);
+      const Float32x4 key_unmasked =
+          __builtin_shufflevector(__builtin_convertvector(row_base + key_x_low, Float32x2),
+                                  __builtin_convertvector(row_base + key_x_high, Float32x2), 0,
+                                  1, 2, 3);
+      // The key, zeroed (made the farthest) outside.
+      const auto key = std::bit_cast<Float32x4>(std::bit_cast<Int32x4>(key_unmasked) & inside);
+      Float32x4 old;
+      Int32x4 old_ids;
+      std::memcpy(&old, inverse_depth, sizeof(old));
+      std::memcpy(&old_ids, ids, sizeof(old_ids));
+      const Int32x4 take = key > old;  // strict: lower id wins
+      const Float32x4 depth = std::bit_cast<Float32x4>(
+          (std::bit_cast<Int32x4>(key) & take) | (std::bit_cast<Int32x4>(old) & ~take));
+      const Int32x4 new_ids = (id & take) | (old_ids & ~take);
+      std::memcpy(inverse_depth, &depth, sizeof(depth));
+      std::memcpy(ids, &new_ids, sizeof(new_ids));
+      e0 += row_step[0];
+      e1 += row_step[1];
+      e2 += row_step[2];
+    }
+    for (int i = 0; i < 3; ++i) strip_edge[i] += strip_step[i];
   }
 }
 
@@ -399,8 +482,16 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
       // Z-buffer pass on inverse depth: larger is nearer, and 0 (the empty depth) is farthest.
       for (const int* f = triangles_begin; f != triangles_end; ++f) {
         const TriangleSetup& t = s.setups[*f];
-        ZTestTriangle(t, *f, std::max(t.y0, band_y0), std::min(t.y1, band_y1), width,
-                      out->depth.pixels.data(), out->triangle_id.pixels.data());
+        const int y_begin = std::max(t.y0, band_y0);
+        const int y_end = std::min(t.y1, band_y1);
+        // Bounds one pixel wide are cheaper pixel by pixel.
+        if (t.x1 > t.x0 && t.edges_fit_32_bits && t.x1 - t.x0 + 4 <= width) {
+          ZTestTriangleLanes(t, *f, y_begin, y_end, width, out->depth.pixels.data(),
+                             out->triangle_id.pixels.data());
+        } else {
+          ZTestTriangle(t, *f, y_begin, y_end, width, out->depth.pixels.data(),
+                        out->triangle_id.pixels.data());
+        }
       }
 
       // Resolve those columns, then empty the pixels outside them that the last call covered.
