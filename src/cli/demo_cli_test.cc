@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "cli/testing/run_headtrack.h"
@@ -32,6 +33,12 @@ TEST(DemoCli, WritesEveryOutputAndPrintsTheTable) {
         "result/report.html", "kinect_person/report.html", "kinect_person/arkit.csv"}) {
     EXPECT_TRUE(fs::exists(folder / "demo" / name)) << name;
   }
+  // One frame has no curves over time: its report lists the frame's largest coefficients.
+  std::ifstream single(folder / "demo" / "kinect_person" / "report.html");
+  const std::string report((std::istreambuf_iterator<char>(single)), std::istreambuf_iterator<char>());
+  EXPECT_NE(report.find("largest expression coefficients"), std::string::npos);
+  EXPECT_EQ(report.find("Per-frame error"), std::string::npos);
+
   // A second run needs --overwrite, and keeps what is not the demo's.
   std::ofstream(folder / "demo" / "notes.txt") << "mine";
   const RunResult again = RunHeadtrack("-q demo -o " + out + " --frames 6");

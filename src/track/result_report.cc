@@ -308,9 +308,13 @@ ResultReportSummary WriteResultReport(const HeadModel& model, const ResultReport
     l2.y_min = 0.0;
     l2.series.push_back({has_online ? "offline" : "result", per_frame(evaluation, &FrameEvaluation::l2_mm), {}});
     if (has_online) l2.series.push_back({"online", per_frame(online, &FrameEvaluation::l2_mm), {}});
-    report.AddHeading("Per-frame error");
-    report.AddLinePlot(l2);
-    if (evaluation.num_vertex_error_frames > 0) {
+    // Curves over time need at least two frames; one frame gets its values in a table.
+    const bool curves_over_time = numbers.size() >= 2;
+    if (curves_over_time) {
+      report.AddHeading("Per-frame error");
+      report.AddLinePlot(l2);
+    }
+    if (curves_over_time && evaluation.num_vertex_error_frames > 0) {
       LinePlot vertex = l2;
       vertex.title = "Median vertex error against the ground truth (" + options.region + ")";
       vertex.y_label = "median vertex error (mm)";
@@ -323,12 +327,22 @@ ResultReportSummary WriteResultReport(const HeadModel& model, const ResultReport
       report.AddLinePlot(vertex);
     }
 
-    // The six expressions that move most.
+    // The six expressions that move most (of a single frame: the six largest).
     const auto curves = ExpressionCurves(out / "frames.jsonl", numbers);
     std::vector<std::pair<double, std::string>> by_variance;
-    for (const auto& [name, values] : curves) by_variance.emplace_back(Variance(values), name);
+    for (const auto& [name, values] : curves) {
+      by_variance.emplace_back(curves_over_time ? Variance(values) : values.front(), name);
+    }
     std::sort(by_variance.rbegin(), by_variance.rend());
-    if (!by_variance.empty()) {
+    if (!curves_over_time && !by_variance.empty() && std::isfinite(by_variance.front().first)) {
+      std::vector<std::vector<std::string>> rows;
+      for (size_t k = 0; k < std::min<size_t>(6, by_variance.size()); ++k) {
+        rows.push_back({by_variance[k].second, Format(by_variance[k].first, 3)});
+      }
+      report.AddHeading("Expressions");
+      report.AddTable(rows, {"largest expression coefficients", ""});
+    }
+    if (curves_over_time && !by_variance.empty()) {
       LinePlot expressions;
       expressions.title = "Main expression coefficients";
       expressions.x_label = "frame";
