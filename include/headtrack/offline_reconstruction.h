@@ -110,7 +110,6 @@ class OfflineReconstructor {
                        const std::vector<OfflineFrame>& frames);
 
  private:
-  const HeadModel& model_;
   OfflineOptions options_;
   MultiFrameFit identity_fit_;
   FrameFitter expression_fitter_;

@@ -70,8 +70,7 @@ FrameFitOptions ExpressionOptions(const OfflineOptions& options) {
 }  // namespace
 
 OfflineReconstructor::OfflineReconstructor(const HeadModel& model, const OfflineOptions& options)
-    : model_(model),
-      options_(options),
+    : options_(options),
       identity_fit_(model, WithThreads(options.identity_energy, options.num_threads)),
       expression_fitter_(model, ExpressionOptions(options)),
       joint_fit_(model, WithThreads(options.joint_energy, options.num_threads)) {
