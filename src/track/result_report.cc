@@ -4,10 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <iomanip>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
@@ -28,12 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-std::string FrameFileName(int frame, const char* extension) {
-  std::ostringstream name;
-  name << std::setw(5) << std::setfill('0') << frame << extension;
-  return name.str();
-}
 
 // `image` scaled down if needed and centered on a dark canvas of width x height: video frames
 // must share one size while the overlay's width follows each frame's crop.
@@ -198,7 +190,7 @@ ResultReportSummary WriteResultReport(const HeadModel& model, const ResultReport
     }
     const ColorImage fitted = FitIntoCanvas(picture, canvas_width, canvas_height);
     if (video) video->AddFrame(fitted);
-    if (options.png_frames) WriteColorPng(out / "overlay" / FrameFileName(number, ".png"), fitted);
+    if (options.png_frames) WriteColorPng(out / "overlay" / (SequenceFrameName(number) + ".png"), fitted);
     if (still) stills.emplace_back(number, std::move(picture));
   };
   const bool drawing = video || options.png_frames || !still_frames.empty();

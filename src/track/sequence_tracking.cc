@@ -1,8 +1,7 @@
 #include "headtrack/sequence_tracking.h"
 
 #include <fstream>
-#include <iomanip>
-#include <sstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -30,12 +29,6 @@ constexpr const char* kOutputs[] = {"frames.jsonl", "frames.jsonl.part", "identi
                                     "summary.json", "params.npz", "neutral.obj",
                                     "checkpoint.jsonl", "arkit.csv", "overlay.mp4",
                                     "report.html"};
-
-std::string FrameFileName(int frame, const char* extension) {
-  std::ostringstream name;
-  name << std::setw(5) << std::setfill('0') << frame << extension;
-  return name.str();
-}
 
 // Makes the output folder ready: refuses one that holds files unless overwrite (or resume, which
 // needs the earlier run's checkpoint), and then removes only what an earlier run wrote.
@@ -446,7 +439,7 @@ SequenceTrackingSummary TrackSequence(const HeadModel& model,
     for (int p = 0; p < n; ++p) {
       if (!final_tracked[p]) continue;
       const HeadState& state = final_states[p];
-      WriteMesh(out / "meshes" / FrameFileName(results[p].frame, ".ply"),
+      WriteMesh(out / "meshes" / (SequenceFrameName(results[p].frame) + ".ply"),
                 model.EvaluateMesh(state.identity, state.expression, state.joint_rotations,
                                    state.cam_from_head));
     }
