@@ -240,5 +240,23 @@ TEST_F(OfflineReconstructionTest, ResumeAfterAnInterruptionGivesTheSameResult) {
                                  Path("cut").string(), "nothing to resume");
 }
 
+// A checkpoint record that parses but lacks what it must hold is bad input naming the file, not
+// an internal error.
+TEST_F(OfflineReconstructionTest, DamagedCheckpointRecordIsAnInputErrorNamingIt) {
+  Synthesize(4, 6);
+  SequenceTrackingOptions options = LightOptions("cut");
+  EXPECT_THROW(TrackSequence(*model_, options,
+                             [&](const FrameResult& result) {
+                               if (result.frame == 1) throw std::runtime_error("interrupted");
+                             }),
+               std::runtime_error);
+  std::ofstream(Path("cut") / "checkpoint.jsonl", std::ios::app)
+      << "{\"kind\": \"identity\", \"keyframes\": [0]}\n";
+  options.resume = true;
+  test_support::ExpectInputError([&] { TrackSequence(*model_, options); },
+                                 (Path("cut") / "checkpoint.jsonl").string(),
+                                 "does not hold what was expected");
+}
+
 }  // namespace
 }  // namespace headtrack

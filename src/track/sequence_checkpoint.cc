@@ -138,6 +138,19 @@ void ReadFrames(const Json& json, std::vector<OfflineFrame>* frames) {
 
 }  // namespace
 
+template <typename Read>
+auto SequenceCheckpoint::ReadRecords(const Read& read) const {
+  try {
+    return read();
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& error) {
+    HT_THROW_INPUT(path_, "a record does not hold what was expected (" << error.what()
+                                                                       << "); run without "
+                                                                          "--resume to start again");
+  }
+}
+
 SequenceCheckpoint::SequenceCheckpoint(std::filesystem::path path, Json fingerprint, bool resume)
     : path_(std::move(path)) {
   std::vector<Json> lines;
@@ -165,7 +178,7 @@ SequenceCheckpoint::SequenceCheckpoint(std::filesystem::path path, Json fingerpr
                                 << "); resume with the same ones, or start again without "
                                    "--resume");
     }
-    try {
+    ReadRecords([&] {
       for (size_t i = 1; i < lines.size(); ++i) {
         const Json& line = lines[i];
         const std::string kind = line.at("kind").get<std::string>();
@@ -182,10 +195,7 @@ SequenceCheckpoint::SequenceCheckpoint(std::filesystem::path path, Json fingerpr
           last_joint_round_ = line;
         }
       }
-    } catch (const std::exception& error) {
-      HT_THROW_INPUT(path_, "a record does not hold what was expected (" << error.what()
-                                                                         << ")");
-    }
+    });
   } else {
     lines.push_back({{"kind", "start"}, {"fingerprint", std::move(fingerprint)}});
   }
@@ -220,22 +230,27 @@ void SequenceCheckpoint::AddIdentityPhase(const std::vector<OfflineFrame>& frame
 
 void SequenceCheckpoint::RestoreIdentityPhase(std::vector<OfflineFrame>* frames,
                                               SequenceTrackingSummary* summary) const {
-  summary->keyframes = identity_phase_.at("keyframes").get<std::vector<int>>();
-  summary->identity_cost_before = identity_phase_.at("cost_before").get<double>();
-  summary->identity_cost_after = identity_phase_.at("cost_after").get<double>();
-  summary->seconds_identity = identity_phase_.at("seconds").get<double>();
-  ReadFrames(identity_phase_.at("frames"), frames);
+  ReadRecords([&] {
+    summary->keyframes = identity_phase_.at("keyframes").get<std::vector<int>>();
+    summary->identity_cost_before = identity_phase_.at("cost_before").get<double>();
+    summary->identity_cost_after = identity_phase_.at("cost_after").get<double>();
+    summary->seconds_identity = identity_phase_.at("seconds").get<double>();
+    ReadFrames(identity_phase_.at("frames"), frames);
+  });
 }
 
 int SequenceCheckpoint::RestoreExpressionPhase(std::vector<OfflineFrame>* frames,
                                                double* seconds) const {
-  *seconds = 0.0;
-  HT_CHECK(expression_frames_.size() <= frames->size(), "checkpoint with more frames than the run");
-  for (size_t i = 0; i < expression_frames_.size(); ++i) {
-    ReadFrame(expression_frames_[i].at("frame"), &(*frames)[i]);
-    *seconds += expression_frames_[i].at("seconds").get<double>();
-  }
-  return static_cast<int>(expression_frames_.size());
+  return ReadRecords([&] {
+    *seconds = 0.0;
+    HT_CHECK(expression_frames_.size() <= frames->size(),
+             "checkpoint with more frames than the run");
+    for (size_t i = 0; i < expression_frames_.size(); ++i) {
+      ReadFrame(expression_frames_[i].at("frame"), &(*frames)[i]);
+      *seconds += expression_frames_[i].at("seconds").get<double>();
+    }
+    return static_cast<int>(expression_frames_.size());
+  });
 }
 
 void SequenceCheckpoint::AddExpressionFrame(int index, const OfflineFrame& frame, double seconds) {
@@ -250,12 +265,14 @@ void SequenceCheckpoint::AddExpressionFrame(int index, const OfflineFrame& frame
 int SequenceCheckpoint::RestoreJointRounds(std::vector<OfflineFrame>* frames,
                                            SequenceTrackingSummary* summary) const {
   if (last_joint_round_.is_null()) return 0;
-  summary->joint_cost_before = last_joint_round_.at("cost_before").get<double>();
-  summary->joint_cost_after = last_joint_round_.at("cost_after").get<double>();
-  summary->joint_round_costs = last_joint_round_.at("round_costs").get<std::vector<double>>();
-  summary->seconds_joint = last_joint_round_.at("seconds").get<double>();
-  ReadFrames(last_joint_round_.at("frames"), frames);
-  return last_joint_round_.at("round").get<int>() + 1;
+  return ReadRecords([&] {
+    summary->joint_cost_before = last_joint_round_.at("cost_before").get<double>();
+    summary->joint_cost_after = last_joint_round_.at("cost_after").get<double>();
+    summary->joint_round_costs = last_joint_round_.at("round_costs").get<std::vector<double>>();
+    summary->seconds_joint = last_joint_round_.at("seconds").get<double>();
+    ReadFrames(last_joint_round_.at("frames"), frames);
+    return last_joint_round_.at("round").get<int>() + 1;
+  });
 }
 
 void SequenceCheckpoint::AddJointRound(int round, const std::vector<OfflineFrame>& frames,

@@ -24,7 +24,8 @@ class SequenceCheckpoint {
  public:
   // A new checkpoint (replacing any file at path) with the run's fingerprint, or with resume the
   // existing one: InputError naming the file when it is unreadable or its fingerprint (the
-  // options that decide the result) differs from this run's.
+  // options that decide the result) differs from this run's. The Restore functions throw
+  // InputError naming the file for a record that does not hold what they expect.
   SequenceCheckpoint(std::filesystem::path path, nlohmann::ordered_json fingerprint, bool resume);
 
   // Online pass.
@@ -56,6 +57,9 @@ class SequenceCheckpoint {
 
  private:
   void Append(const nlohmann::ordered_json& line);
+  // Runs read(), turning any error of a malformed record into an InputError naming the file.
+  template <typename Read>
+  auto ReadRecords(const Read& read) const;
 
   std::filesystem::path path_;
   std::ofstream out_;
