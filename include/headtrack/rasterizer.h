@@ -110,8 +110,9 @@ class Rasterizer {
                  const Triangles& faces, const Points3f& vertex_normals_in_cam,
                  Rasterization* out);
 
+  struct Scratch;  // memory kept between calls (opaque)
+
  private:
-  struct Scratch;
   void Run(const PinholeCamera& camera, const Points3f& vertices_in_cam, const Triangles& faces,
            const Points3f* vertex_normals_in_cam, Rasterization* out);
 

@@ -1,11 +1,13 @@
 // The floating-point arithmetic that the fast rasterizer (rasterizer.cc) and its reference
 // (reference_rasterizer.cc) share, so that their outputs can be compared pixel for pixel: how a
-// vertex is snapped to the subpixel grid and the z-buffer key; also depth and barycentrics at a
-// covered pixel center, from exact edge functions (the reference) or from the inverse-depth
-// planes (the fast rasterizer), which agree to float rounding. Each rasterizer implements the
+// vertex is snapped to the subpixel grid, where a triangle's planes are anchored, and the
+// z-buffer key; also depth and barycentrics at a covered pixel center, from exact edge functions
+// (the reference) or from the inverse-depth planes (the fast rasterizer), which agree to float
+// rounding. Each rasterizer implements the
 // exact integer coverage test (edge functions and the top-left rule) on its own.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -46,63 +48,64 @@ inline bool SnapVertex(const PinholeCamera& camera, double z_near,
   return true;
 }
 
+// The first pixel (index) whose center is at or after subpixel coordinate c, and the last at or
+// before it.
+inline std::int64_t PixelCeil(std::int64_t c) { return -((-c) >> kSubpixelBits); }
+inline std::int64_t PixelFloor(std::int64_t c) { return c >> kSubpixelBits; }
+
+// Where a triangle's planes are anchored, per axis: the first pixel of its bounds, clipped to the
+// image's first row or column; min_subpixel is the least vertex coordinate on that axis.
+inline std::int64_t PlaneAnchor(std::int64_t min_subpixel) {
+  return std::max<std::int64_t>(PixelCeil(min_subpixel), 0);
+}
+
 // Per vertex i of a triangle, r_i = l_i / z_i (1 / metres), where l are the screen-space
-// barycentrics, written as affine functions of the pixel anchored at a pixel near vertex 0, so that
-// a value costs a multiply-add. Their sum is the z-buffer key, the inverse depth sum_i l_i / z_i
-// (larger is nearer; 0 is no surface); the depth is 1 / key and the perspective-correct
-// barycentrics are r_i / key. Both rasterizers z-test on Key(); the fast one also resolves depth
-// and barycentrics from the vertex planes, the reference from exact edge functions (SamplePixel).
-struct InverseDepthPlane {
-  std::int64_t x_ref = 0, y_ref = 0;  // the anchor pixel
-  double at_ref = 0, per_x = 0, per_y = 0;  // the key
-  double vertex_at_ref[3] = {}, vertex_per_x[3] = {}, vertex_per_y[3] = {};  // r_i
+// barycentrics, as affine functions of the pixel anchored at a pixel (x_ref, y_ref) near the
+// triangle (both rasterizers use the first pixel of its bounds, clipped to the image), so that a
+// value costs two multiply-adds. Their sum is the inverse depth sum_i l_i / z_i (larger is
+// nearer; 0 is no surface); the depth is 1 / sum and the perspective-correct barycentrics are
+// r_i / sum. The z-buffer key is that sum evaluated in float arithmetic (KeyRowBase, Key): cheap
+// four pixels at a time, and exactly the same in both rasterizers, which z-test on it. The fast
+// rasterizer also resolves depth and barycentrics from the r_i planes, the reference from exact
+// edge functions (SamplePixel).
+struct TrianglePlanes {
+  double vertex_at_ref[3], vertex_per_x[3], vertex_per_y[3];  // r_i
+  float key_at_ref, key_per_x, key_per_y;  // the key
 
-  // x, y: the snapped vertices (subpixel units), not collinear; inv_z: 1 / z of the vertices.
-  static InverseDepthPlane Make(const std::int64_t x[3], const std::int64_t y[3],
-                                const double inv_z[3]) {
-    const std::int64_t signed_area = (x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0]);
-    const std::int64_t sign = signed_area > 0 ? 1 : -1;
-    std::int64_t a[3], b[3];
-    for (int i = 0; i < 3; ++i) {  // edge i, opposite vertex i, as a x + b y + c >= 0 inside
-      const int j = (i + 1) % 3;
-      const int k = (i + 2) % 3;
-      a[i] = -sign * (y[k] - y[j]);
-      b[i] = sign * (x[k] - x[j]);
-    }
-    return FromEdges(x, y, a, b, sign * signed_area, inv_z);
-  }
-
-  // Make, given the edge coefficients it computes: edge i (opposite vertex i) is
-  // a[i] p.x + b[i] p.y + c_i, positive inside and 0 at vertices (i + 1) % 3 and (i + 2) % 3;
-  // area (> 0) is twice the triangle's area (subpixel units squared).
-  static InverseDepthPlane FromEdges(const std::int64_t x[3], const std::int64_t y[3],
-                                     const std::int64_t a[3], const std::int64_t b[3],
-                                     std::int64_t area, const double inv_z[3]) {
+  // a[i], b[i]: the coefficients of edge i (opposite vertex i) in subpixel units, as
+  // a[i] p.x + b[i] p.y + c_i, positive inside and 0 at the other two vertices;
+  // edge_at_ref[i]: its exact value at the anchor's pixel center; area (> 0): twice the
+  // triangle's area (subpixel units squared); inv_z: 1 / z of the vertices.
+  template <typename Int>  // std::int32_t or std::int64_t
+  static TrianglePlanes Make(const std::int64_t edge_at_ref[3], const Int a[3], const Int b[3],
+                             std::int64_t area, const double inv_z[3]) {
     const double inv_area = 1.0 / static_cast<double>(area);
-    InverseDepthPlane plane;
-    plane.x_ref = x[0] >> kSubpixelBits;
-    plane.y_ref = y[0] >> kSubpixelBits;
+    TrianglePlanes planes;
     for (int i = 0; i < 3; ++i) {
-      const int j = (i + 1) % 3;
-      const std::int64_t edge_at_ref = a[i] * (plane.x_ref * kSubpixelScale - x[j]) +
-                                       b[i] * (plane.y_ref * kSubpixelScale - y[j]);
       const double scale = inv_z[i] * inv_area;
-      plane.vertex_at_ref[i] = static_cast<double>(edge_at_ref) * scale;
-      plane.vertex_per_x[i] = static_cast<double>(a[i] * kSubpixelScale) * scale;
-      plane.vertex_per_y[i] = static_cast<double>(b[i] * kSubpixelScale) * scale;
+      planes.vertex_at_ref[i] = static_cast<double>(edge_at_ref[i]) * scale;
+      planes.vertex_per_x[i] = static_cast<double>(std::int64_t{a[i]} * kSubpixelScale) * scale;
+      planes.vertex_per_y[i] = static_cast<double>(std::int64_t{b[i]} * kSubpixelScale) * scale;
     }
-    plane.at_ref = plane.vertex_at_ref[0] + plane.vertex_at_ref[1] + plane.vertex_at_ref[2];
-    plane.per_x = plane.vertex_per_x[0] + plane.vertex_per_x[1] + plane.vertex_per_x[2];
-    plane.per_y = plane.vertex_per_y[0] + plane.vertex_per_y[1] + plane.vertex_per_y[2];
-    return plane;
-  }
-
-  // Key(RowBase(y), x) is the key of pixel (x, y); RowBase can be kept for a whole row.
-  double RowBase(std::int64_t y) const { return at_ref + per_y * static_cast<double>(y - y_ref); }
-  float Key(double row_base, std::int64_t x) const {
-    return static_cast<float>(row_base + per_x * static_cast<double>(x - x_ref));
+    planes.key_at_ref = static_cast<float>(planes.vertex_at_ref[0] + planes.vertex_at_ref[1] +
+                                           planes.vertex_at_ref[2]);
+    planes.key_per_x = static_cast<float>(planes.vertex_per_x[0] + planes.vertex_per_x[1] +
+                                          planes.vertex_per_x[2]);
+    planes.key_per_y = static_cast<float>(planes.vertex_per_y[0] + planes.vertex_per_y[1] +
+                                          planes.vertex_per_y[2]);
+    return planes;
   }
 };
+
+// The key of pixel (x, y) is Key(KeyRowBase(key_at_ref, key_per_y, y - y_ref), key_per_x,
+// x - x_ref); a row base can be kept for a whole row. Offsets below 2^24 in magnitude are exact
+// in float. The rasterizers are compiled with -ffp-contract=off, so no multiply-add is fused.
+inline float KeyRowBase(float key_at_ref, float key_per_y, std::int64_t dy) {
+  return key_at_ref + key_per_y * static_cast<float>(dy);
+}
+inline float Key(float row_base, float key_per_x, std::int64_t dx) {
+  return row_base + key_per_x * static_cast<float>(dx);
+}
 
 // Depth and perspective-correct barycentrics at a covered pixel center, from w: the three edge
 // functions there, oriented to be >= 0 inside (w[i] is the one opposite vertex i, so it weighs

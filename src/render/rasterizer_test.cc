@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "headtrack/error.h"
+#include "render/instruction_set.h"
 #include "render/reference_rasterizer.h"
 
 namespace headtrack {
@@ -144,6 +145,23 @@ void ExpectSameRasterization(const Rasterization& fast, const Rasterization& ref
   }
 }
 
+// The instruction sets this processor runs; each forced in turn for the scope of a
+// ForcedInstructionSet.
+std::vector<internal::InstructionSet> AvailableInstructionSets() {
+  std::vector<internal::InstructionSet> sets = {internal::InstructionSet::kBaseline};
+  if (__builtin_cpu_supports("avx2")) sets.push_back(internal::InstructionSet::kAvx2);
+  return sets;
+}
+
+struct ForcedInstructionSet {
+  explicit ForcedInstructionSet(internal::InstructionSet set) {
+    internal::ForceRasterizerInstructionSet(set);
+  }
+  ~ForcedInstructionSet() { internal::ForceRasterizerInstructionSet(std::nullopt); }
+  ForcedInstructionSet(const ForcedInstructionSet&) = delete;
+  ForcedInstructionSet& operator=(const ForcedInstructionSet&) = delete;
+};
+
 TEST(Rasterizer, MatchesReferenceOnRandomMeshes) {
   const PinholeCamera camera = SmallCamera(96, 72);
   for (std::uint32_t seed = 1; seed <= 3; ++seed) {
@@ -166,18 +184,23 @@ TEST(Rasterizer, MatchesReferenceOnRandomMeshes) {
         if (cull) {
           ASSERT_GT(reference.num_culled_triangles, 0);
         }
-        for (const int threads : {1, 2, 3}) {
-          SCOPED_TRACE(testing::Message() << "seed " << seed << " cull " << cull << " normals "
-                                          << vertex_normals << " threads " << threads);
-          options.num_threads = threads;
-          Rasterizer rasterizer(options);
-          Rasterization fast;
-          if (vertex_normals) {
-            rasterizer.Rasterize(camera, mesh.vertices, mesh.faces, mesh.normals, &fast);
-          } else {
-            rasterizer.Rasterize(camera, mesh.vertices, mesh.faces, &fast);
+        for (const internal::InstructionSet set : AvailableInstructionSets()) {
+          const ForcedInstructionSet forced(set);
+          ASSERT_EQ(internal::RasterizerInstructionSet(), set);
+          for (const int threads : {1, 2, 3}) {
+            SCOPED_TRACE(testing::Message()
+                         << "seed " << seed << " cull " << cull << " normals " << vertex_normals
+                         << " instruction set " << static_cast<int>(set) << " threads " << threads);
+            options.num_threads = threads;
+            Rasterizer rasterizer(options);
+            Rasterization fast;
+            if (vertex_normals) {
+              rasterizer.Rasterize(camera, mesh.vertices, mesh.faces, mesh.normals, &fast);
+            } else {
+              rasterizer.Rasterize(camera, mesh.vertices, mesh.faces, &fast);
+            }
+            ExpectSameRasterization(fast, reference);
           }
-          ExpectSameRasterization(fast, reference);
         }
       }
     }
@@ -500,6 +523,31 @@ TEST(Rasterizer, ReusedOutputEqualsFreshOutput) {
   EXPECT_EQ(depth_only.barycentrics.pixels, fresh.barycentrics.pixels);
 }
 
+TEST(Rasterizer, InstructionSetsGiveIdenticalBuffers) {
+  if (AvailableInstructionSets().size() < 2) GTEST_SKIP() << "this processor has no AVX2";
+  const PinholeCamera camera = SmallCamera(160, 120);
+  const Mesh mesh = RandomMesh(camera, 1500, 21);
+  for (const bool points : {false, true}) {
+    for (const bool vertex_normals : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "points " << points << " normals " << vertex_normals);
+      RasterizerOptions options;
+      options.compute_points_and_normals = points;
+      Rasterization out[2];
+      for (int i = 0; i < 2; ++i) {
+        const ForcedInstructionSet forced(AvailableInstructionSets()[i]);
+        Rasterizer rasterizer(options);
+        if (vertex_normals) {
+          rasterizer.Rasterize(camera, mesh.vertices, mesh.faces, mesh.normals, &out[i]);
+        } else {
+          rasterizer.Rasterize(camera, mesh.vertices, mesh.faces, &out[i]);
+        }
+      }
+      ASSERT_GT(out[0].num_covered_pixels, camera.width * camera.height / 4);
+      ExpectIdenticalBuffers(out[0], out[1]);
+    }
+  }
+}
+
 TEST(Rasterizer, InterpolatesAndNormalizesVertexNormals) {
   const PinholeCamera camera = SmallCamera();
   Mesh mesh;
@@ -531,6 +579,9 @@ TEST(Rasterizer, RejectsBadArguments) {
   EXPECT_THROW(rasterizer.Rasterize(camera, mesh.vertices, mesh.faces, Points3f(3, 3), &out),
                CheckError);
   EXPECT_THROW(rasterizer.Rasterize(PinholeCamera{}, mesh.vertices, mesh.faces, &out), CheckError);
+  PinholeCamera too_wide = camera;  // pixel bounds are kept in 16 bits
+  too_wide.width = 40000;
+  EXPECT_THROW(rasterizer.Rasterize(too_wide, mesh.vertices, mesh.faces, &out), CheckError);
 }
 
 TEST(RasterizerOptions, CheckRejectsBadValues) {

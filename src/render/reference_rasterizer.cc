@@ -1,5 +1,6 @@
 #include "render/reference_rasterizer.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -15,7 +16,8 @@ struct ProjectedTriangle {
   std::int64_t y[3] = {};
   std::int64_t signed_area = 0;  // twice the signed area, y down: > 0 for back faces
   double inv_z[3] = {};
-  InverseDepthPlane plane;  // the z-buffer key
+  std::int64_t x_ref = 0, y_ref = 0;  // the planes' anchor pixel
+  TrianglePlanes planes;              // for the z-buffer key
 };
 
 // Edge from vertex j to vertex k at point (px, py), in the triangle's own winding.
@@ -78,7 +80,20 @@ void RasterizeReference(const PinholeCamera& camera, const Points3f& vertices_in
       ++r.num_culled_triangles;
       continue;
     }
-    t.plane = InverseDepthPlane::Make(t.x, t.y, t.inv_z);
+    // Edge i at the anchor's pixel center, oriented to be positive inside, and its gradient.
+    t.x_ref = PlaneAnchor(std::min({t.x[0], t.x[1], t.x[2]}));
+    t.y_ref = PlaneAnchor(std::min({t.y[0], t.y[1], t.y[2]}));
+    const std::int64_t sign = t.signed_area > 0 ? 1 : -1;
+    std::int64_t edge_at_ref[3], a[3], b[3];
+    for (int i = 0; i < 3; ++i) {
+      const int j = (i + 1) % 3;
+      const int k = (i + 2) % 3;
+      edge_at_ref[i] =
+          sign * EdgeFunction(t, j, k, t.x_ref * kSubpixelScale, t.y_ref * kSubpixelScale);
+      a[i] = -sign * (t.y[k] - t.y[j]);
+      b[i] = sign * (t.x[k] - t.x[j]);
+    }
+    t.planes = TrianglePlanes::Make(edge_at_ref, a, b, sign * t.signed_area, t.inv_z);
     triangles.push_back(t);
   }
 
@@ -99,7 +114,9 @@ void RasterizeReference(const PinholeCamera& camera, const Points3f& vertices_in
       for (const ProjectedTriangle& t : triangles) {
         std::int64_t w[3];
         if (!Covers(t, x * kSubpixelScale, y * kSubpixelScale, w)) continue;
-        const float inverse_depth = t.plane.Key(t.plane.RowBase(y), x);
+        const float inverse_depth =
+            Key(KeyRowBase(t.planes.key_at_ref, t.planes.key_per_y, y - t.y_ref),
+                t.planes.key_per_x, x - t.x_ref);
         if (inverse_depth > best_inverse_depth) {  // strict: the lower id wins a tie
           best_inverse_depth = inverse_depth;
           best = &t;
