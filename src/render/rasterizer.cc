@@ -18,6 +18,7 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -104,9 +105,9 @@ bool HasSize(const Image<T>& image, int width, int height, int channels) {
 }
 
 // Sets up triangle v[0], v[1], v[2] (all valid); returns kDrawn or why it is not drawn. The
-// records are written when drawn (*wide only for a wide triangle).
+// records are written when drawn (*wide_edges only for a wide triangle).
 TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int width, int height,
-                            ZTestSetup* z, ResolveSetup* resolve, WideEdges* wide) {
+                            ZTestSetup* z, ResolveSetup* resolve, WideEdges* wide_edges) {
   // Vertices are within 2^29 subpixels of the origin, so differences fit 32 bits.
   const std::int32_t xs[3] = {v[0]->x, v[1]->x, v[2]->x};
   const std::int32_t ys[3] = {v[0]->y, v[1]->y, v[2]->y};
@@ -140,8 +141,10 @@ TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int 
   // With e = (max_x - min_x) + (max_y - min_y) (subpixels), |a_i|, |b_i| <= e, and within 8
   // pixels of the vertices' bounds |F_i| <= e^2 / 2 + 8 kSubpixelScale e, so |G_i| < 2^31 when
   // e < 2^21.
-  z->wide = static_cast<std::uint32_t>(max_x - min_x) + static_cast<std::uint32_t>(max_y - min_y) >=
-            (std::uint32_t{1} << 21);
+  const bool wide = static_cast<std::uint32_t>(max_x - min_x) +
+                        static_cast<std::uint32_t>(max_y - min_y) >=
+                    (std::uint32_t{1} << 21);
+  z->wide = wide;
   // The anchor's pixel center in subpixels.
   const auto anchor_x = static_cast<std::int32_t>(x0 << internal::kSubpixelBits);
   const auto anchor_y = static_cast<std::int32_t>(y0 << internal::kSubpixelBits);
@@ -154,10 +157,10 @@ TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int 
     // Top or left edge: b > 0, or b == 0 and a > 0.
     const bool top_left = (b[i] != 0 ? b[i] : a[i]) > 0;
     const std::int64_t pixel_edge = (edge_at_ref[i] - !top_left) >> internal::kSubpixelBits;
-    if (z->wide) {
-      wide->edge[i] = pixel_edge;
-      wide->step_x[i] = a[i];
-      wide->step_y[i] = b[i];
+    if (wide) {
+      wide_edges->edge[i] = pixel_edge;
+      wide_edges->step_x[i] = a[i];
+      wide_edges->step_y[i] = b[i];
     } else {
       z->edge[i] = static_cast<std::int32_t>(pixel_edge);
       z->step_x[i] = a[i];
@@ -236,12 +239,16 @@ void ZTestTriangleLanes(const ZTestSetup& t, int id, int y_begin, int y_end, int
   const int num_strips = (t.x1 - t.x0 + 4) / 4;
   const int x_begin = std::min<int>(t.x0, width - 4 * num_strips);
   const int dx = x_begin - t.x0;  // in [-3, 0]
-  // Lanes 0 to 2 hold edges 0 to 2 (lane 3 the next field, unused). G_i at (x_begin, y_begin)
-  // fits 32 bits; products on the way may not, so they wrap (unsigned).
-  UInt32x4 edge, step_x, step_y;
-  std::memcpy(&edge, t.edge, sizeof(edge));
-  std::memcpy(&step_x, t.step_x, sizeof(step_x));
-  std::memcpy(&step_y, t.step_y, sizeof(step_y));
+  // Lanes 0 to 2 hold edges 0 to 2; lane 3 the record's next four bytes, unused. G_i at
+  // (x_begin, y_begin) fits 32 bits; products on the way may not, so they wrap (unsigned).
+  const auto lanes_at = [&t](std::size_t offset) {
+    UInt32x4 lanes;
+    std::memcpy(&lanes, reinterpret_cast<const unsigned char*>(&t) + offset, sizeof(lanes));
+    return lanes;
+  };
+  const UInt32x4 edge = lanes_at(offsetof(ZTestSetup, edge));
+  const UInt32x4 step_x = lanes_at(offsetof(ZTestSetup, step_x));
+  const UInt32x4 step_y = lanes_at(offsetof(ZTestSetup, step_y));
   const UInt32x4 at_begin = edge + step_x * static_cast<std::uint32_t>(dx) +
                             step_y * static_cast<std::uint32_t>(y_begin - t.y0);
   const UInt32x4 columns_0123 = {0, 1, 2, 3};
@@ -350,8 +357,8 @@ void ResolvePixel(const ResolveSetup& t, int x, int y, const RowOutput& row) {
 // Resolves the covered pixels of row y in [x_begin, x_end) and empties the stale ones. Returns
 // the number of covered pixels.
 template <Attributes kAttributes>
-int ResolveRow(const std::vector<ResolveSetup>& setups, int y, int x_begin, int x_end,
-               std::int32_t* ids, const RowOutput& row) {
+int ResolveRow(const ResolveSetup* setups, int y, int x_begin, int x_end, std::int32_t* ids,
+               const RowOutput& row) {
   int num_covered = 0;
   for (int x = x_begin; x < x_end; ++x) {
     const std::int32_t id = ids[x];
@@ -414,33 +421,45 @@ void SnapVertices(const Frame& frame, int begin, int end) {
 }
 
 inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
+  // Plain pointers and values, which the stores below cannot alias.
   Rasterizer::Scratch& s = frame.scratch;
-  const std::vector<std::uint8_t>& mask = frame.options.triangle_mask;
-  const Triangles& faces = frame.faces;
+  const ScreenVertex* vertices = s.vertices.data();
+  ZTestSetup* z_setups = s.z_setups.data();
+  ResolveSetup* resolve_setups = s.resolve_setups.data();
+  WideEdges* wide_edges = s.wide_edges.data();
+  std::int16_t* first_band = s.first_band.data();
+  std::int16_t* last_band = s.last_band.data();
+  const std::uint8_t* mask =
+      frame.options.triangle_mask.empty() ? nullptr : frame.options.triangle_mask.data();
+  const std::int32_t* faces = frame.faces.data();  // F x 3, row-major
   const Points3f& vertices_in_cam = frame.vertices_in_cam;
+  const Points3f* vertex_normals_in_cam = frame.vertex_normals_in_cam;
+  const Attributes attributes = frame.attributes;
+  const bool cull_back_faces = frame.options.cull_back_faces;
+  const int width = frame.camera.width;
+  const int height = frame.camera.height;
   SetUpCounts counts;
   for (int f = begin; f < end; ++f) {
-    s.first_band[f] = 1;
-    s.last_band[f] = 0;
-    if (!mask.empty() && mask[f] == 0) continue;
-    const ScreenVertex* v[3] = {&s.vertices[faces(f, 0)], &s.vertices[faces(f, 1)],
-                                &s.vertices[faces(f, 2)]};
+    first_band[f] = 1;
+    last_band[f] = 0;
+    if (mask != nullptr && mask[f] == 0) continue;
+    const std::int32_t* corner = faces + 3 * f;
+    const ScreenVertex* v[3] = {&vertices[corner[0]], &vertices[corner[1]], &vertices[corner[2]]};
     if ((v[0]->x == kInvalid) | (v[1]->x == kInvalid) | (v[2]->x == kInvalid)) {
       ++counts.skipped;
       continue;
     }
-    ZTestSetup& z = s.z_setups[f];
-    ResolveSetup& resolve = s.resolve_setups[f];
+    ZTestSetup& z = z_setups[f];
+    ResolveSetup& resolve = resolve_setups[f];
     const TriangleState state =
-        SetUpTriangle(v, frame.options.cull_back_faces, frame.camera.width, frame.camera.height,
-                      &z, &resolve, &s.wide_edges[f]);
+        SetUpTriangle(v, cull_back_faces, width, height, &z, &resolve, &wide_edges[f]);
     counts.culled += state == TriangleState::kCulled;
     if (state != TriangleState::kDrawn) continue;
-    s.first_band[f] = static_cast<std::int16_t>(z.y0 / kBandHeight);
-    s.last_band[f] = static_cast<std::int16_t>(z.y1 / kBandHeight);
-    if (frame.attributes == Attributes::kNone) continue;
-    for (int i = 0; i < 3; ++i) resolve.vertex[i] = LoadRow(vertices_in_cam, faces(f, i));
-    if (frame.attributes == Attributes::kFlatNormals) {
+    first_band[f] = static_cast<std::int16_t>(z.y0 / kBandHeight);
+    last_band[f] = static_cast<std::int16_t>(z.y1 / kBandHeight);
+    if (attributes == Attributes::kNone) continue;
+    for (int i = 0; i < 3; ++i) resolve.vertex[i] = LoadRow(vertices_in_cam, corner[i]);
+    if (attributes == Attributes::kFlatNormals) {
       const Float32x4 e1 = resolve.vertex[1] - resolve.vertex[0];
       const Float32x4 e2 = resolve.vertex[2] - resolve.vertex[0];
       const auto yzx = [](const Float32x4& u) { return __builtin_shufflevector(u, u, 1, 2, 0, 3); };
@@ -449,9 +468,7 @@ inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
       const float norm = std::sqrt(squares[0] + squares[1] + squares[2]);
       resolve.normal[0] = norm > 0.0f ? cross / norm : Float32x4{};
     } else {
-      for (int i = 0; i < 3; ++i) {
-        resolve.normal[i] = LoadRow(*frame.vertex_normals_in_cam, faces(f, i));
-      }
+      for (int i = 0; i < 3; ++i) resolve.normal[i] = LoadRow(*vertex_normals_in_cam, corner[i]);
     }
   }
   return counts;
@@ -483,13 +500,14 @@ inline int RasterizeBand(const Frame& frame, int band) {
   const int band_y1 = std::min(band_y0 + kBandHeight, height) - 1;
   const int* triangles_begin = s.band_triangles.data() + s.band_begin[band];
   const int* triangles_end = s.band_triangles.data() + s.band_begin[band + 1];
+  const ZTestSetup* z_setups = s.z_setups.data();
 
   // The columns this call may cover in the band: the union of its triangles' bounds.
   int span_begin = width;
   int span_end = 0;
   for (const int* f = triangles_begin; f != triangles_end; ++f) {
-    span_begin = std::min<int>(span_begin, s.z_setups[*f].x0);
-    span_end = std::max<int>(span_end, s.z_setups[*f].x1 + 1);
+    span_begin = std::min<int>(span_begin, z_setups[*f].x0);
+    span_end = std::max<int>(span_end, z_setups[*f].x1 + 1);
   }
   if (span_begin >= span_end) span_begin = span_end = 0;
   // Empty depth there for the z-test; pixels with a negative id are empty already.
@@ -507,7 +525,7 @@ inline int RasterizeBand(const Frame& frame, int band) {
   float* inverse_depth = out->depth.pixels.data();
   std::int32_t* id_image = out->triangle_id.pixels.data();
   for (const int* f = triangles_begin; f != triangles_end; ++f) {
-    const ZTestSetup& t = s.z_setups[*f];
+    const ZTestSetup& t = z_setups[*f];
     const int y_begin = std::max<int>(t.y0, band_y0);
     const int y_end = std::min<int>(t.y1, band_y1);
     if (t.wide) {
@@ -533,7 +551,8 @@ inline int RasterizeBand(const Frame& frame, int band) {
                            with_points ? &out->normals.at(0, y) : nullptr};
     std::int32_t* ids = &out->triangle_id.at(0, y);
     const auto resolve_row = [&]<Attributes kAttributes>() {
-      return ResolveRow<kAttributes>(s.resolve_setups, y, span_begin, span_end, ids, row);
+      return ResolveRow<kAttributes>(s.resolve_setups.data(), y, span_begin, span_end, ids,
+                                     row);
     };
     switch (frame.attributes) {
       case Attributes::kNone:
