@@ -1,8 +1,9 @@
 // The fast rasterizer. Per call:
 //  1. snap every vertex to the subpixel grid (raster_rules.h);
-//  2. set up every triangle: mask, near plane, culling, pixel bounds, then a 64-byte record for
-//     the z-test (32-bit pixel edge functions and the float key plane) and one for resolving
-//     (the double inverse-depth planes of its vertices, and its face normal);
+//  2. set up every triangle the mask selects (listed once, when the Rasterizer is made): near
+//     plane, culling, pixel bounds, then a 64-byte record for the z-test (32-bit pixel edge
+//     functions and the float key plane) and one for resolving (the double inverse-depth planes
+//     of its vertices, the vertices, and the face or vertex normals);
 //  3. bin the triangles into bands of kBandHeight rows, in increasing triangle id;
 //  4. per band (one thread each): empty the pixels the last call covered, z-test each triangle
 //     over its bounds four pixels at a time on the inverse-depth key, then resolve depth,
@@ -380,6 +381,7 @@ struct Rasterizer::Scratch {
   std::vector<ZTestSetup> z_setups;    // F
   std::vector<ResolveSetup> resolve_setups;  // F
   std::vector<WideEdges> wide_edges;   // F, written for wide triangles only
+  std::vector<int> selected_faces;  // the faces RasterizerOptions::triangle_mask selects, in order
   std::vector<std::int16_t> first_band, last_band;  // F; first > last when not drawn
   std::vector<int> band_begin;      // bands + 1 offsets into band_triangles
   std::vector<int> band_triangles;  // triangle ids per band, increasing
@@ -394,6 +396,9 @@ struct Frame {
   const RasterizerOptions& options;
   const Points3f& vertices_in_cam;
   const Triangles& faces;
+  // The faces to draw, increasing, candidates[0, num_candidates); null: all faces.
+  const int* candidates;
+  int num_candidates;
   const Points3f* vertex_normals_in_cam;
   Attributes attributes;
   Rasterizer::Scratch& scratch;
@@ -429,8 +434,7 @@ inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
   WideEdges* wide_edges = s.wide_edges.data();
   std::int16_t* first_band = s.first_band.data();
   std::int16_t* last_band = s.last_band.data();
-  const std::uint8_t* mask =
-      frame.options.triangle_mask.empty() ? nullptr : frame.options.triangle_mask.data();
+  const int* candidates = frame.candidates;
   const std::int32_t* faces = frame.faces.data();  // F x 3, row-major
   const Points3f& vertices_in_cam = frame.vertices_in_cam;
   const Points3f* vertex_normals_in_cam = frame.vertex_normals_in_cam;
@@ -439,10 +443,10 @@ inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
   const int width = frame.camera.width;
   const int height = frame.camera.height;
   SetUpCounts counts;
-  for (int f = begin; f < end; ++f) {
+  for (int i = begin; i < end; ++i) {
+    const int f = candidates != nullptr ? candidates[i] : i;
     first_band[f] = 1;
     last_band[f] = 0;
-    if (mask != nullptr && mask[f] == 0) continue;
     const std::int32_t* corner = faces + 3 * f;
     const ScreenVertex* v[3] = {&vertices[corner[0]], &vertices[corner[1]], &vertices[corner[2]]};
     if ((v[0]->x == kInvalid) | (v[1]->x == kInvalid) | (v[2]->x == kInvalid)) {
@@ -475,17 +479,21 @@ inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
 }
 
 // Counting sort of the drawn triangles into bands, keeping increasing ids in each band.
-void BinTriangles(int num_faces, int num_bands, Rasterizer::Scratch* s) {
-  s->band_begin.assign(num_bands + 1, 0);
-  for (int f = 0; f < num_faces; ++f) {
-    for (int band = s->first_band[f]; band <= s->last_band[f]; ++band) ++s->band_begin[band + 1];
+void BinTriangles(const Frame& frame, int num_bands) {
+  Rasterizer::Scratch& s = frame.scratch;
+  const auto face = [&](int i) { return frame.candidates != nullptr ? frame.candidates[i] : i; };
+  s.band_begin.assign(num_bands + 1, 0);
+  for (int i = 0; i < frame.num_candidates; ++i) {
+    const int f = face(i);
+    for (int band = s.first_band[f]; band <= s.last_band[f]; ++band) ++s.band_begin[band + 1];
   }
-  for (int band = 0; band < num_bands; ++band) s->band_begin[band + 1] += s->band_begin[band];
-  s->band_triangles.resize(s->band_begin[num_bands]);
-  s->band_cursor.assign(s->band_begin.begin(), s->band_begin.end() - 1);
-  for (int f = 0; f < num_faces; ++f) {
-    for (int band = s->first_band[f]; band <= s->last_band[f]; ++band) {
-      s->band_triangles[s->band_cursor[band]++] = f;
+  for (int band = 0; band < num_bands; ++band) s.band_begin[band + 1] += s.band_begin[band];
+  s.band_triangles.resize(s.band_begin[num_bands]);
+  s.band_cursor.assign(s.band_begin.begin(), s.band_begin.end() - 1);
+  for (int i = 0; i < frame.num_candidates; ++i) {
+    const int f = face(i);
+    for (int band = s.first_band[f]; band <= s.last_band[f]; ++band) {
+      s.band_triangles[s.band_cursor[band]++] = f;
     }
   }
 }
@@ -641,6 +649,10 @@ void RasterizerOptions::Check() const {
 Rasterizer::Rasterizer(RasterizerOptions options)
     : options_(std::move(options)), scratch_(std::make_unique<Scratch>()) {
   options_.Check();
+  const std::vector<std::uint8_t>& mask = options_.triangle_mask;
+  for (int f = 0; f < static_cast<int>(mask.size()); ++f) {
+    if (mask[f] != 0) scratch_->selected_faces.push_back(f);
+  }
 }
 
 Rasterizer::~Rasterizer() = default;
@@ -718,8 +730,19 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
                                                                    : Attributes::kVertexNormals;
   const int num_bands = (height + kBandHeight - 1) / kBandHeight;
   const int num_threads = options_.num_threads > 0 ? options_.num_threads : omp_get_max_threads();
-  const Frame frame = {camera, options_, vertices_in_cam, faces, vertex_normals_in_cam, attributes,
-                       s, *out, out->written_begin_, out->written_end_};
+  const bool masked = !options_.triangle_mask.empty();
+  const Frame frame = {camera,
+                       options_,
+                       vertices_in_cam,
+                       faces,
+                       masked ? s.selected_faces.data() : nullptr,
+                       masked ? static_cast<int>(s.selected_faces.size()) : num_faces,
+                       vertex_normals_in_cam,
+                       attributes,
+                       s,
+                       *out,
+                       out->written_begin_,
+                       out->written_end_};
   int num_culled = 0;
   int num_skipped = 0;
   int num_covered = 0;
@@ -736,12 +759,13 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
     SnapVertices(frame, part(num_vertices, thread), part(num_vertices, thread + 1));
 #pragma omp barrier
     const SetUpCounts counts =
-        kernels.set_up_triangles(frame, part(num_faces, thread), part(num_faces, thread + 1));
+        kernels.set_up_triangles(frame, part(frame.num_candidates, thread),
+                                 part(frame.num_candidates, thread + 1));
     num_culled += counts.culled;
     num_skipped += counts.skipped;
 #pragma omp barrier
 #pragma omp single
-    BinTriangles(num_faces, num_bands, &s);
+    BinTriangles(frame, num_bands);
 
 #pragma omp for schedule(dynamic, 1) reduction(+ : num_covered)
     for (int band = 0; band < num_bands; ++band) num_covered += kernels.rasterize_band(frame, band);
