@@ -434,7 +434,6 @@ inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
   WideEdges* wide_edges = s.wide_edges.data();
   std::int16_t* first_band = s.first_band.data();
   std::int16_t* last_band = s.last_band.data();
-  const int* candidates = frame.candidates;
   const std::int32_t* faces = frame.faces.data();  // F x 3, row-major
   const Points3f& vertices_in_cam = frame.vertices_in_cam;
   const Points3f* vertex_normals_in_cam = frame.vertex_normals_in_cam;
@@ -443,37 +442,47 @@ inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
   const int width = frame.camera.width;
   const int height = frame.camera.height;
   SetUpCounts counts;
-  for (int i = begin; i < end; ++i) {
-    const int f = candidates != nullptr ? candidates[i] : i;
-    first_band[f] = 1;
-    last_band[f] = 0;
-    const std::int32_t* corner = faces + 3 * f;
-    const ScreenVertex* v[3] = {&vertices[corner[0]], &vertices[corner[1]], &vertices[corner[2]]};
-    if ((v[0]->x == kInvalid) | (v[1]->x == kInvalid) | (v[2]->x == kInvalid)) {
-      ++counts.skipped;
-      continue;
+  // The loop below, for face_at(i) = candidates[i] or i.
+  const auto set_up = [&](auto face_at) {
+    for (int i = begin; i < end; ++i) {
+      const int f = face_at(i);
+      first_band[f] = 1;
+      last_band[f] = 0;
+      const std::int32_t* corner = faces + 3 * f;
+      const ScreenVertex* v[3] = {&vertices[corner[0]], &vertices[corner[1]], &vertices[corner[2]]};
+      if ((v[0]->x == kInvalid) | (v[1]->x == kInvalid) | (v[2]->x == kInvalid)) {
+        ++counts.skipped;
+        continue;
+      }
+      ZTestSetup& z = z_setups[f];
+      ResolveSetup& resolve = resolve_setups[f];
+      const TriangleState state =
+          SetUpTriangle(v, cull_back_faces, width, height, &z, &resolve, &wide_edges[f]);
+      counts.culled += state == TriangleState::kCulled;
+      if (state != TriangleState::kDrawn) continue;
+      first_band[f] = static_cast<std::int16_t>(z.y0 / kBandHeight);
+      last_band[f] = static_cast<std::int16_t>(z.y1 / kBandHeight);
+      if (attributes == Attributes::kNone) continue;
+      for (int c = 0; c < 3; ++c) resolve.vertex[c] = LoadRow(vertices_in_cam, corner[c]);
+      if (attributes == Attributes::kFlatNormals) {
+        const Float32x4 e1 = resolve.vertex[1] - resolve.vertex[0];
+        const Float32x4 e2 = resolve.vertex[2] - resolve.vertex[0];
+        const auto yzx = [](const Float32x4& u) {
+          return __builtin_shufflevector(u, u, 1, 2, 0, 3);
+        };
+        const Float32x4 cross = yzx(e1 * yzx(e2) - yzx(e1) * e2);  // e1 x e2; w = 0
+        const Float32x4 squares = cross * cross;
+        const float norm = std::sqrt(squares[0] + squares[1] + squares[2]);
+        resolve.normal[0] = norm > 0.0f ? cross / norm : Float32x4{};
+      } else {
+        for (int c = 0; c < 3; ++c) resolve.normal[c] = LoadRow(*vertex_normals_in_cam, corner[c]);
+      }
     }
-    ZTestSetup& z = z_setups[f];
-    ResolveSetup& resolve = resolve_setups[f];
-    const TriangleState state =
-        SetUpTriangle(v, cull_back_faces, width, height, &z, &resolve, &wide_edges[f]);
-    counts.culled += state == TriangleState::kCulled;
-    if (state != TriangleState::kDrawn) continue;
-    first_band[f] = static_cast<std::int16_t>(z.y0 / kBandHeight);
-    last_band[f] = static_cast<std::int16_t>(z.y1 / kBandHeight);
-    if (attributes == Attributes::kNone) continue;
-    for (int i = 0; i < 3; ++i) resolve.vertex[i] = LoadRow(vertices_in_cam, corner[i]);
-    if (attributes == Attributes::kFlatNormals) {
-      const Float32x4 e1 = resolve.vertex[1] - resolve.vertex[0];
-      const Float32x4 e2 = resolve.vertex[2] - resolve.vertex[0];
-      const auto yzx = [](const Float32x4& u) { return __builtin_shufflevector(u, u, 1, 2, 0, 3); };
-      const Float32x4 cross = yzx(e1 * yzx(e2) - yzx(e1) * e2);  // e1 x e2; w = 0
-      const Float32x4 squares = cross * cross;
-      const float norm = std::sqrt(squares[0] + squares[1] + squares[2]);
-      resolve.normal[0] = norm > 0.0f ? cross / norm : Float32x4{};
-    } else {
-      for (int i = 0; i < 3; ++i) resolve.normal[i] = LoadRow(*vertex_normals_in_cam, corner[i]);
-    }
+  };
+  if (frame.candidates != nullptr) {
+    set_up([candidates = frame.candidates](int i) { return candidates[i]; });
+  } else {
+    set_up([](int i) { return i; });
   }
   return counts;
 }
