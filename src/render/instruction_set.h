@@ -9,6 +9,9 @@ namespace headtrack::internal {
 
 enum class InstructionSet { kBaseline, kAvx2 };
 
+// Whether this processor runs AVX2 (false off x86-64).
+bool ProcessorHasAvx2();
+
 // The variant that Rasterizer calls use now.
 InstructionSet RasterizerInstructionSet();
 

@@ -599,19 +599,12 @@ inline int RasterizeBand(const Frame& frame, int band) {
 
 // The heavy steps compiled twice, for AVX2 and for the baseline instruction set, each with
 // everything it calls inlined. Both give the same bits: integer arithmetic, and float arithmetic
-// without fused multiply-adds (AVX2 does not enable FMA).
+// without fused multiply-adds (AVX2 does not enable FMA). Off x86-64, only the baseline.
 struct Kernels {
   SetUpCounts (*set_up_triangles)(const Frame& frame, int begin, int end);
   int (*rasterize_band)(const Frame& frame, int band);
 };
 
-__attribute__((target("avx2"), flatten)) SetUpCounts SetUpTrianglesAvx2(const Frame& frame,
-                                                                       int begin, int end) {
-  return SetUpTriangles(frame, begin, end);
-}
-__attribute__((target("avx2"), flatten)) int RasterizeBandAvx2(const Frame& frame, int band) {
-  return RasterizeBand(frame, band);
-}
 __attribute__((flatten)) SetUpCounts SetUpTrianglesBaseline(const Frame& frame, int begin,
                                                              int end) {
   return SetUpTriangles(frame, begin, end);
@@ -619,29 +612,48 @@ __attribute__((flatten)) SetUpCounts SetUpTrianglesBaseline(const Frame& frame, 
 __attribute__((flatten)) int RasterizeBandBaseline(const Frame& frame, int band) {
   return RasterizeBand(frame, band);
 }
+constexpr Kernels kBaselineKernels = {SetUpTrianglesBaseline, RasterizeBandBaseline};
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"), flatten)) SetUpCounts SetUpTrianglesAvx2(const Frame& frame,
+                                                                       int begin, int end) {
+  return SetUpTriangles(frame, begin, end);
+}
+__attribute__((target("avx2"), flatten)) int RasterizeBandAvx2(const Frame& frame, int band) {
+  return RasterizeBand(frame, band);
+}
+constexpr Kernels kAvx2Kernels = {SetUpTrianglesAvx2, RasterizeBandAvx2};
+#else
+constexpr Kernels kAvx2Kernels = kBaselineKernels;  // never chosen: no processor has AVX2
+#endif
 
 // -1: as the processor allows; else the forced internal::InstructionSet.
 std::atomic<int> forced_instruction_set{-1};
 
-Kernels SelectKernels() {
+bool UseAvx2() {
   const int forced = forced_instruction_set.load(std::memory_order_relaxed);
-  const bool avx2 = forced >= 0 ? forced == static_cast<int>(internal::InstructionSet::kAvx2)
-                                : __builtin_cpu_supports("avx2");
-  return avx2 ? Kernels{SetUpTrianglesAvx2, RasterizeBandAvx2}
-              : Kernels{SetUpTrianglesBaseline, RasterizeBandBaseline};
+  return forced >= 0 ? forced == static_cast<int>(internal::InstructionSet::kAvx2)
+                     : internal::ProcessorHasAvx2();
 }
 
 }  // namespace
 
 namespace internal {
 
+bool ProcessorHasAvx2() {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
 InstructionSet RasterizerInstructionSet() {
-  return SelectKernels().rasterize_band == RasterizeBandAvx2 ? InstructionSet::kAvx2
-                                                             : InstructionSet::kBaseline;
+  return UseAvx2() ? InstructionSet::kAvx2 : InstructionSet::kBaseline;
 }
 
 void ForceRasterizerInstructionSet(std::optional<InstructionSet> instruction_set) {
-  HT_CHECK(instruction_set != InstructionSet::kAvx2 || __builtin_cpu_supports("avx2"),
+  HT_CHECK(instruction_set != InstructionSet::kAvx2 || ProcessorHasAvx2(),
            "this processor has no AVX2");
   forced_instruction_set.store(instruction_set ? static_cast<int>(*instruction_set) : -1,
                                std::memory_order_relaxed);
@@ -756,7 +768,7 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
   int num_skipped = 0;
   int num_covered = 0;
 
-  const Kernels kernels = SelectKernels();
+  const Kernels kernels = UseAvx2() ? kAvx2Kernels : kBaselineKernels;
 #pragma omp parallel num_threads(num_threads) reduction(+ : num_culled, num_skipped)
   {
     // Each thread one contiguous part of the vertices, then of the faces.

@@ -149,7 +149,7 @@ void ExpectSameRasterization(const Rasterization& fast, const Rasterization& ref
 // ForcedInstructionSet.
 std::vector<internal::InstructionSet> AvailableInstructionSets() {
   std::vector<internal::InstructionSet> sets = {internal::InstructionSet::kBaseline};
-  if (__builtin_cpu_supports("avx2")) sets.push_back(internal::InstructionSet::kAvx2);
+  if (internal::ProcessorHasAvx2()) sets.push_back(internal::InstructionSet::kAvx2);
   return sets;
 }
 
