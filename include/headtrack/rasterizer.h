@@ -5,7 +5,8 @@
 // pixel is covered by a triangle when its center lies inside the rounded triangle, decided with
 // 64-bit integer edge functions and the top-left rule, so triangles sharing an edge cover every
 // pixel along it exactly once (no gaps, no double coverage). The nearest surface wins; at equal
-// depth the lower triangle id wins. The output does not depend on the number of threads.
+// depth the lower triangle id wins. The output does not depend on the number of threads or on
+// whether the processor has AVX2.
 //
 // The triangle id and barycentrics of a pixel let a caller re-evaluate any per-vertex quantity
 // there and differentiate it with respect to the vertex positions with the barycentrics held

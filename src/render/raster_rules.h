@@ -3,8 +3,8 @@
 // vertex is snapped to the subpixel grid, where a triangle's planes are anchored, and the
 // z-buffer key; also depth and barycentrics at a covered pixel center, from exact edge functions
 // (the reference) or from the inverse-depth planes (the fast rasterizer), which agree to float
-// rounding. Each rasterizer implements the
-// exact integer coverage test (edge functions and the top-left rule) on its own.
+// rounding. Each rasterizer implements the exact integer coverage test (edge functions and the
+// top-left rule) on its own.
 #pragma once
 
 #include <algorithm>
