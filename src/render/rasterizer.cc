@@ -40,8 +40,6 @@ constexpr int kBandHeight = 16;
 // Triangle id of a pixel that the last call covered and this one has not (yet): its depth is 0,
 // its other buffers still hold the last call's values.
 constexpr std::int32_t kStale = -2;
-// Images up to this size, so that pixel bounds fit 16 bits.
-constexpr int kMaxImageSide = std::numeric_limits<std::int16_t>::max();
 
 // Lanes of ints, floats and doubles (GCC and Clang vector extensions), compiled to SSE2 or AVX2
 // instructions by the kernels at the end of this file.
@@ -69,14 +67,13 @@ constexpr std::int32_t kInvalid = std::numeric_limits<std::int32_t>::min();
 // kSubpixelScale * (a_i x + b_i y) + const, so F_i >= m_i exactly when the pixel edge function
 // G_i(x, y) = floor((F_i(p) - m_i) / kSubpixelScale), which is affine in the pixel (x, y) with
 // integer coefficients a_i and b_i, is >= 0. G is kSubpixelScale times smaller than F and fits
-// 32 bits on all but huge triangles ("wide" ones, whose edges are kept in WideEdges).
+// 32 bits on all but huge triangles ("wide" ones, whose edges are kept in WideEdges instead).
 struct alignas(64) ZTestSetup {
-  std::int32_t edge[3];    // G_i at pixel (x0, y0), unless wide
+  std::int32_t edge[3];    // G_i at pixel (x0, y0)
   std::int32_t step_x[3];  // change of G_i from one pixel to the next in x: a_i
   std::int32_t step_y[3];  // same in y: b_i
   float key_at_ref, key_per_x, key_per_y;  // internal::TrianglePlanes, anchored at (x0, y0)
-  std::int16_t x0, x1, y0, y1;  // inclusive pixel bounds, clipped to the image
-  bool wide;
+  std::int32_t x0, x1, y0, y1;  // inclusive pixel bounds, clipped to the image
 };
 static_assert(sizeof(ZTestSetup) == 64);
 
@@ -106,9 +103,11 @@ bool HasSize(const Image<T>& image, int width, int height, int channels) {
 }
 
 // Sets up triangle v[0], v[1], v[2] (all valid); returns kDrawn or why it is not drawn. The
-// records are written when drawn (*wide_edges only for a wide triangle).
+// records are written when drawn: *wide says whether the edges went to *wide_edges instead of
+// *z.
 TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int width, int height,
-                            ZTestSetup* z, ResolveSetup* resolve, WideEdges* wide_edges) {
+                            ZTestSetup* z, ResolveSetup* resolve, WideEdges* wide_edges,
+                            std::uint8_t* is_wide) {
   // Vertices are within 2^29 subpixels of the origin, so differences fit 32 bits.
   const std::int32_t xs[3] = {v[0]->x, v[1]->x, v[2]->x};
   const std::int32_t ys[3] = {v[0]->y, v[1]->y, v[2]->y};
@@ -145,7 +144,7 @@ TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int 
   const bool wide = static_cast<std::uint32_t>(max_x - min_x) +
                         static_cast<std::uint32_t>(max_y - min_y) >=
                     (std::uint32_t{1} << 21);
-  z->wide = wide;
+  *is_wide = wide;
   // The anchor's pixel center in subpixels.
   const auto anchor_x = static_cast<std::int32_t>(x0 << internal::kSubpixelBits);
   const auto anchor_y = static_cast<std::int32_t>(y0 << internal::kSubpixelBits);
@@ -174,10 +173,10 @@ TriangleState SetUpTriangle(const ScreenVertex* v[3], bool cull_back_faces, int 
   z->key_at_ref = planes.key_at_ref;
   z->key_per_x = planes.key_per_x;
   z->key_per_y = planes.key_per_y;
-  z->x0 = static_cast<std::int16_t>(x0);
-  z->x1 = static_cast<std::int16_t>(x1);
-  z->y0 = static_cast<std::int16_t>(y0);
-  z->y1 = static_cast<std::int16_t>(y1);
+  z->x0 = static_cast<std::int32_t>(x0);
+  z->x1 = static_cast<std::int32_t>(x1);
+  z->y0 = static_cast<std::int32_t>(y0);
+  z->y1 = static_cast<std::int32_t>(y1);
   for (int i = 0; i < 3; ++i) {
     resolve->at_ref[i] = planes.vertex_at_ref[i];
     resolve->per_x[i] = planes.vertex_per_x[i];
@@ -381,6 +380,7 @@ struct Rasterizer::Scratch {
   std::vector<ZTestSetup> z_setups;    // F
   std::vector<ResolveSetup> resolve_setups;  // F
   std::vector<WideEdges> wide_edges;   // F, written for wide triangles only
+  std::vector<std::uint8_t> is_wide;   // F: whether a drawn triangle's edges are in wide_edges
   std::vector<int> selected_faces;  // the faces RasterizerOptions::triangle_mask selects, in order
   std::vector<std::int16_t> first_band, last_band;  // F; first > last when not drawn
   std::vector<int> band_begin;      // bands + 1 offsets into band_triangles
@@ -432,6 +432,7 @@ inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
   ZTestSetup* z_setups = s.z_setups.data();
   ResolveSetup* resolve_setups = s.resolve_setups.data();
   WideEdges* wide_edges = s.wide_edges.data();
+  std::uint8_t* is_wide = s.is_wide.data();
   std::int16_t* first_band = s.first_band.data();
   std::int16_t* last_band = s.last_band.data();
   const std::int32_t* faces = frame.faces.data();  // F x 3, row-major
@@ -457,7 +458,8 @@ inline SetUpCounts SetUpTriangles(const Frame& frame, int begin, int end) {
       ZTestSetup& z = z_setups[f];
       ResolveSetup& resolve = resolve_setups[f];
       const TriangleState state =
-          SetUpTriangle(v, cull_back_faces, width, height, &z, &resolve, &wide_edges[f]);
+          SetUpTriangle(v, cull_back_faces, width, height, &z, &resolve, &wide_edges[f],
+                          &is_wide[f]);
       counts.culled += state == TriangleState::kCulled;
       if (state != TriangleState::kDrawn) continue;
       first_band[f] = static_cast<std::int16_t>(z.y0 / kBandHeight);
@@ -518,6 +520,7 @@ inline int RasterizeBand(const Frame& frame, int band) {
   const int* triangles_begin = s.band_triangles.data() + s.band_begin[band];
   const int* triangles_end = s.band_triangles.data() + s.band_begin[band + 1];
   const ZTestSetup* z_setups = s.z_setups.data();
+  const std::uint8_t* is_wide = s.is_wide.data();
 
   // The columns this call may cover in the band: the union of its triangles' bounds.
   int span_begin = width;
@@ -545,7 +548,7 @@ inline int RasterizeBand(const Frame& frame, int band) {
     const ZTestSetup& t = z_setups[*f];
     const int y_begin = std::max<int>(t.y0, band_y0);
     const int y_end = std::min<int>(t.y1, band_y1);
-    if (t.wide) {
+    if (is_wide[*f]) {
       const WideEdges& e = s.wide_edges[*f];
       ZTestTriangle(t, e.edge, e.step_x, e.step_y, *f, y_begin, y_end, width, inverse_depth,
                     id_image);
@@ -709,8 +712,6 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
 
   const int width = camera.width;
   const int height = camera.height;
-  HT_CHECK(width <= kMaxImageSide && height <= kMaxImageSide,
-           "images up to " << kMaxImageSide << " pixels a side, got " << width << " x " << height);
   // Fresh buffers hold the empty values; reused ones are cleared below where the last call
   // covered a pixel, which leaves every pixel with a negative id empty in every buffer.
   const int point_channels = options_.compute_points_and_normals ? 3 : 0;
@@ -743,6 +744,7 @@ void Rasterizer::Run(const PinholeCamera& camera, const Points3f& vertices_in_ca
   s.z_setups.resize(num_faces);
   s.resolve_setups.resize(num_faces);
   s.wide_edges.resize(num_faces);
+  s.is_wide.resize(num_faces);
   s.first_band.resize(num_faces);
   s.last_band.resize(num_faces);
 

@@ -579,9 +579,19 @@ TEST(Rasterizer, RejectsBadArguments) {
   EXPECT_THROW(rasterizer.Rasterize(camera, mesh.vertices, mesh.faces, Points3f(3, 3), &out),
                CheckError);
   EXPECT_THROW(rasterizer.Rasterize(PinholeCamera{}, mesh.vertices, mesh.faces, &out), CheckError);
-  PinholeCamera too_wide = camera;  // pixel bounds are kept in 16 bits
-  too_wide.width = 40000;
-  EXPECT_THROW(rasterizer.Rasterize(too_wide, mesh.vertices, mesh.faces, &out), CheckError);
+}
+
+TEST(Rasterizer, ImagesWiderThan16BitsMatchTheReference) {
+  const PinholeCamera camera = SmallCamera(40000, 6);  // columns beyond 32767
+  Mesh mesh;
+  AddFrontQuad(camera, 32700.0, 1.0, 32900.5, 4.5, 1.0, &mesh);
+  AddFrontQuad(camera, 39990.25, 0.5, 40100.0, 5.0, 0.5, &mesh);  // leaves the image
+  Rasterization reference, fast;
+  internal::RasterizeReference(camera, mesh.vertices, mesh.faces, nullptr, RasterizerOptions(),
+                               &reference);
+  ASSERT_GT(reference.num_covered_pixels, 200 * 3);
+  Rasterizer().Rasterize(camera, mesh.vertices, mesh.faces, &fast);
+  ExpectSameRasterization(fast, reference);
 }
 
 TEST(RasterizerOptions, CheckRejectsBadValues) {
